@@ -1,0 +1,96 @@
+"""Builds the whole process from settings (never at import time) and runs it until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.config import Settings
+from bot.engine import Engine, EngineConfig
+from bot.outbox_worker import OutboxWorker
+from handlers.flow import Services
+from handlers.i18n import set_timezone
+from storage.clock import utc_now
+from storage.db import Store, open_store
+
+log = logging.getLogger("sinergi")
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    engine: Engine
+    clock: Callable[[], datetime] = utc_now
+    workers: dict[str, OutboxWorker] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        await self.store.close()
+
+    def wake_outbox(self) -> None:
+        for worker in self.workers.values():
+            worker.wake()
+
+
+def services_from(settings: Settings) -> Services:
+    return Services(
+        timezone=settings.tz,
+        default_locale=settings.default_locale,
+        media_dir=settings.media_dir,
+        conversation_timeout_minutes=settings.conversation_timeout_minutes,
+    )
+
+
+async def build_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
+    store = await open_store(settings.database_path)
+    set_timezone(settings.tz)
+    officials = {
+        "telegram": settings.official_telegram_ids,
+        "whatsapp": settings.official_whatsapp_numbers,
+    }
+    engine = Engine(store, EngineConfig(services_from(settings), officials), clock=clock)
+    return App(settings, store, engine, clock)
+
+
+async def serve(settings: Settings) -> None:
+    """`sinergi run` with at least one network channel configured."""
+    from bot.channels import build_channels
+    from bot.web import start_web
+
+    app = await build_app(settings)
+    channels = build_channels(app)
+    tasks: list[asyncio.Task[None]] = []
+    runner = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        for channel in channels:
+            await channel.start()
+            worker = OutboxWorker(app.store, channel.sender, clock=app.clock)
+            app.workers[channel.name] = worker
+            tasks.append(asyncio.create_task(worker.run(), name=f"outbox-{channel.name}"))
+        runner = await start_web(app, channels)
+        log.info("running channels=%s http=%s:%s", ",".join(c.name for c in channels),
+                 settings.http_host, settings.http_port)
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        for channel in channels:
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        if runner is not None:
+            await runner.cleanup()
+        await app.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Conversation flows, channel-agnostic: `Incoming` in, `Reply` list out."""

@@ -1,0 +1,13 @@
+"""The list of flow modules. A new flow adds one import and one `register` line here."""
+
+from __future__ import annotations
+
+from handlers import menu, onboarding, settings
+from handlers.flow import Registry
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    for module in (menu, onboarding, settings):
+        module.register(registry)
+    return registry

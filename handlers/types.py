@@ -1,0 +1,107 @@
+"""The vocabulary shared by flows and channels: what came in, and what to answer."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+MAX_TEXT = 4000           # longest inbound text we look at; the rest is cut before any flow sees it
+MAX_PAYLOAD = 200
+
+Request = Literal["location", "photo", "contact"]
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    address: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return (
+            math.isfinite(self.latitude) and math.isfinite(self.longitude)
+            and -90 <= self.latitude <= 90 and -180 <= self.longitude <= 180
+        )
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file the channel has already downloaded into the media folder (never a user-chosen path)."""
+
+    kind: Literal["photo", "voice", "video", "document", "sticker", "other"]
+    path: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    external_id: str
+    text: str = ""
+    payload: str | None = None           # a pressed option's stable payload
+    display_name: str | None = None
+    language_hint: str | None = None
+    location: Location | None = None
+    media: tuple[Media, ...] = ()
+    message_id: str | None = None        # platform id, for redelivery
+    phone: str | None = None             # a shared contact's number
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", clean_text(self.text[: MAX_TEXT * 2])[:MAX_TEXT])
+        if self.payload is not None:
+            object.__setattr__(self, "payload", self.payload[:MAX_PAYLOAD])
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+    request: Request | None = None
+    media: tuple[str, ...] = ()          # local file paths of photos to show
+    edit: bool = False                   # channel may replace the message whose button was pressed
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["options"] = [[o.label, o.payload] for o in self.options]
+        data["media"] = list(self.media)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        return cls(
+            text=str(data.get("text", "")),
+            options=tuple(Option(str(label), str(payload)) for label, payload in data.get("options", ())),
+            request=data.get("request"),
+            media=tuple(data.get("media", ())),
+        )
+
+
+def replies_to_json(replies: list[Reply] | tuple[Reply, ...]) -> str:
+    return json.dumps([r.to_dict() for r in replies], ensure_ascii=False)
+
+
+def replies_from_json(text: str) -> list[Reply]:
+    return [Reply.from_dict(item) for item in json.loads(text)]
+
+
+_DROP = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
+
+
+def clean_text(text: str) -> str:
+    """Drop NUL/control and zero-width characters (keep newlines and tabs), trim the ends."""
+    if not text:
+        return ""
+    return "".join(
+        ch for ch in text
+        if (ch in "\n\t" or (ord(ch) >= 32 and not 0x7F <= ord(ch) < 0xA0)) and ord(ch) not in _DROP
+    ).strip()

@@ -1,0 +1,48 @@
+"""Conversation state: the named step a user is at and the draft they are filling, as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.clock import from_db, to_db
+from storage.db import Database
+
+
+@dataclass
+class Conversation:
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+
+class Conversations:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load(self, user_id: int) -> Conversation:
+        row = await self.db.fetchone("SELECT state, data, updated_at FROM conversations WHERE user_id = ?", (user_id,))
+        if row is None:
+            return Conversation()
+        try:
+            data = json.loads(row["data"])
+        except ValueError:
+            data = {}
+        return Conversation(row["state"], data if isinstance(data, dict) else {}, from_db(row["updated_at"]))
+
+    async def save(self, user_id: int, conversation: Conversation, now: datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO conversations (user_id, state, data, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, data = excluded.data,
+               updated_at = excluded.updated_at""",
+            (user_id, conversation.state, json.dumps(conversation.data, ensure_ascii=False), to_db(now)),
+        )
+
+    async def purge_idle(self, older_than: datetime) -> int:
+        """Drop drafts nobody touched since `older_than` (retention)."""
+        cursor = await self.db.execute(
+            "DELETE FROM conversations WHERE updated_at < ? AND state IS NOT NULL", (to_db(older_than),)
+        )
+        return cursor.rowcount

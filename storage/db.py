@@ -1,0 +1,175 @@
+"""The SQLite connection, its write lock and the migration runner.
+
+One aiosqlite connection shares one transaction among every task that uses it, so every write goes
+through `Database.transaction()`: an asyncio lock held for the whole BEGIN IMMEDIATE … COMMIT. A task
+that is already inside a transaction joins it (a ContextVar remembers), so a flow can call several
+storage functions and have them commit together with the conversation state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_in_transaction: contextvars.ContextVar[Database | None] = contextvars.ContextVar("in_transaction", default=None)
+
+Row = sqlite3.Row
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Serialised write transaction; nested use by the same task joins the outer one."""
+        if _in_transaction.get() is self:
+            yield self.conn
+            return
+        async with self._write_lock:
+            token = _in_transaction.set(self)
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+            finally:
+                _in_transaction.reset(token)
+
+    @property
+    def in_transaction(self) -> bool:
+        return _in_transaction.get() is self
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Cursor:
+        """A single write statement, in its own transaction unless one is open."""
+        async with self.transaction() as conn:
+            return await conn.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations in name order, each atomically with its row in `migrations`."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in await self.fetchall("SELECT name FROM migrations")}
+        applied = []
+        for name, sql in _migration_scripts():
+            if name in done:
+                continue
+            async with self.transaction() as conn:
+                for statement in _split_statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                    (name,),
+                )
+            log.info("migration applied: %s", name)
+            applied.append(name)
+        return applied
+
+
+def _migration_scripts() -> list[tuple[str, str]]:
+    folder = resources.files("storage") / "migrations"
+    scripts = [(entry.name.removesuffix(".sql"), entry.read_text("utf-8"))
+               for entry in folder.iterdir() if entry.name.endswith(".sql")]
+    return sorted(scripts)
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split a migration into statements with sqlite3.complete_statement, so triggers stay whole."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not current.strip():
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+@dataclass
+class Store:
+    """Every aggregate's repository over one database; passed to flows and workers as one typed object."""
+
+    db: Database
+
+    def __post_init__(self) -> None:
+        from storage.areas import Areas
+        from storage.audit import AuditLog
+        from storage.conversations import Conversations
+        from storage.inbound import InboundLog
+        from storage.outbox import Outbox
+        from storage.users import Users
+
+        self.users = Users(self.db)
+        self.conversations = Conversations(self.db)
+        self.inbound = InboundLog(self.db)
+        self.areas = Areas(self.db)
+        self.outbox = Outbox(self.db)
+        self.audit = AuditLog(self.db)
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return self.db.transaction()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_store(path: str | Path) -> Store:
+    db = await Database.open(path)
+    await db.migrate()
+    store = Store(db)
+    await store.areas.seed_default()
+    return store

@@ -1,0 +1,145 @@
+"""The durable outbox: every message that is not a direct reply is a row here before it is sent.
+
+Rows are written in the same transaction as the act that causes them; delivery workers claim them
+in batches (state `sending`, attempt counted before the send), then record the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from storage.clock import to_db
+from storage.db import Database, Row
+
+PRIORITY_REPLY = 0
+PRIORITY_NOTIFICATION = 5
+PRIORITY_BULK = 9
+
+FINAL_STATES = ("sent", "delivered", "read", "failed", "needs_template", "cancelled")
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    user_id: int | None
+    channel: str
+    external_id: str
+    kind: str
+    priority: int
+    body: str
+    template_vars: str | None
+    group_id: str | None
+    state: str
+    attempts: int
+    last_error: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> OutboxMessage:
+        return cls(
+            id=row["id"], user_id=row["user_id"], channel=row["channel"], external_id=row["external_id"],
+            kind=row["kind"], priority=row["priority"], body=row["body"], template_vars=row["template_vars"],
+            group_id=row["group_id"], state=row["state"], attempts=row["attempts"], last_error=row["last_error"],
+        )
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    user_id: int | None
+    channel: str
+    external_id: str
+    kind: str
+    body: str
+    priority: int = PRIORITY_NOTIFICATION
+    template_vars: str | None = None
+    group_id: str | None = None
+    not_before: datetime | None = None
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, messages: Sequence[NewMessage], now: datetime) -> int:
+        """Add messages; joins the caller's transaction so they commit with the act that caused them."""
+        stamp = to_db(now)
+        await self.db.executemany(
+            """INSERT INTO outbox (user_id, channel, external_id, kind, priority, body, template_vars, group_id,
+                                   not_before, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (m.user_id, m.channel, m.external_id, m.kind, m.priority, m.body, m.template_vars, m.group_id,
+                 to_db(m.not_before) if m.not_before else stamp, stamp)
+                for m in messages
+            ],
+        )
+        return len(messages)
+
+    async def claim(self, channel: str, limit: int, now: datetime) -> list[OutboxMessage]:
+        """Take up to `limit` due messages, most urgent first, and count the attempt before sending."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                """UPDATE outbox SET state = 'sending', attempts = attempts + 1
+                   WHERE id IN (SELECT id FROM outbox WHERE channel = ? AND state = 'pending' AND not_before <= ?
+                                ORDER BY priority, id LIMIT ?)
+                   RETURNING *""",
+                (channel, to_db(now), limit),
+            ) as cursor:
+                rows = await cursor.fetchall()
+        return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: (m.priority, m.id))
+
+    async def mark_sent(self, message_id: int, now: datetime, provider_message_id: str | None = None) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, provider_message_id = ?, last_error = NULL WHERE id = ?",
+            (to_db(now), provider_message_id, message_id),
+        )
+
+    async def retry_later(self, message_id: int, when: datetime, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            (to_db(when), error[:500], message_id),
+        )
+
+    async def finish(self, message_id: int, state: str, error: str | None = None) -> None:
+        if state not in FINAL_STATES:
+            raise ValueError(f"not a final state: {state}")
+        await self.db.execute(
+            "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?",
+            (state, error[:500] if error else None, message_id),
+        )
+
+    async def recover_in_flight(self) -> int:
+        """After a crash, rows left in `sending` go back to the queue (they may go twice: the crash window)."""
+        cursor = await self.db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+        return cursor.rowcount
+
+    async def cancel_group(self, group_id: str) -> int:
+        cursor = await self.db.execute(
+            "UPDATE outbox SET state = 'cancelled' WHERE group_id = ? AND state = 'pending'", (group_id,)
+        )
+        return cursor.rowcount
+
+    async def counts(self, group_id: str | None = None) -> dict[str, int]:
+        if group_id is None:
+            rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        else:
+            rows = await self.db.fetchall(
+                "SELECT state, COUNT(*) AS n FROM outbox WHERE group_id = ? GROUP BY state", (group_id,)
+            )
+        return {row["state"]: row["n"] for row in rows}
+
+    async def next_due(self, channel: str) -> str | None:
+        """When the earliest pending message for a channel may go (UTC text), so a worker can sleep till then."""
+        return await self.db.fetchval(
+            "SELECT MIN(not_before) FROM outbox WHERE channel = ? AND state = 'pending'", (channel,)
+        )
+
+    async def for_user(self, user_id: int) -> list[OutboxMessage]:
+        rows = await self.db.fetchall("SELECT * FROM outbox WHERE user_id = ? ORDER BY id", (user_id,))
+        return [OutboxMessage.from_row(r) for r in rows]
+
+
+def backoff(attempts: int, base_seconds: float = 2.0, cap_seconds: float = 600.0) -> timedelta:
+    """Exponential backoff without jitter; callers add jitter where many rows fail together."""
+    return timedelta(seconds=min(cap_seconds, base_seconds * (2 ** max(0, attempts - 1))))

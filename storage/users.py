@@ -1,0 +1,132 @@
+"""Users: one row per person per channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.clock import to_db
+from storage.db import Database, Row
+
+ROLES = ("citizen", "official", "admin")
+_UPDATABLE = frozenset(
+    {"display_name", "locale", "desa_code", "consent_at", "opted_out", "unreachable", "role",
+     "official_kecamatan_code", "last_inbound_at", "last_seen_at"}
+)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    channel: str
+    external_id: str
+    display_name: str | None
+    locale: str | None
+    desa_code: str | None
+    consent_at: str | None
+    opted_out: bool
+    unreachable: bool
+    role: str
+    official_kecamatan_code: str | None
+    last_inbound_at: str | None
+    created_at: str
+    last_seen_at: str
+
+    @property
+    def is_official(self) -> bool:
+        return self.role in ("official", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def onboarded(self) -> bool:
+        return self.consent_at is not None and self.desa_code is not None
+
+    @classmethod
+    def from_row(cls, row: Row) -> User:
+        return cls(
+            id=row["id"], channel=row["channel"], external_id=row["external_id"],
+            display_name=row["display_name"], locale=row["locale"], desa_code=row["desa_code"],
+            consent_at=row["consent_at"], opted_out=bool(row["opted_out"]),
+            unreachable=bool(row["unreachable"]), role=row["role"],
+            official_kecamatan_code=row["official_kecamatan_code"],
+            last_inbound_at=row["last_inbound_at"], created_at=row["created_at"],
+            last_seen_at=row["last_seen_at"],
+        )
+
+
+class Users:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        return User.from_row(row) if row else None
+
+    async def find(self, channel: str, external_id: str) -> User | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        return User.from_row(row) if row else None
+
+    async def touch_or_create(
+        self, channel: str, external_id: str, display_name: str | None, now: datetime, role: str | None = None
+    ) -> User:
+        """The person who just wrote: create on first contact, else refresh name and last-seen times.
+
+        `role`, when given, is the bootstrap role from settings and never lowers a stored one.
+        """
+        stamp = to_db(now)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO users
+                       (channel, external_id, display_name, created_at, last_seen_at, last_inbound_at, role)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (channel, external_id) DO UPDATE SET
+                       display_name = COALESCE(excluded.display_name, users.display_name),
+                       last_seen_at = excluded.last_seen_at,
+                       last_inbound_at = excluded.last_inbound_at,
+                       unreachable = 0,
+                       role = CASE WHEN excluded.role = 'admin' THEN 'admin' ELSE users.role END""",
+                (channel, external_id, display_name, stamp, stamp, stamp, role or "citizen"),
+            )
+            async with conn.execute(
+                "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return User.from_row(row)
+
+    async def update(self, user_id: int, **fields: object) -> None:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)  # names come from the whitelist above
+        await self.db.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*fields.values(), user_id))
+
+    async def set_role(self, user_id: int, role: str, kecamatan_code: str | None = None) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        await self.update(user_id, role=role, official_kecamatan_code=kecamatan_code)
+
+    async def mark_unreachable(self, channel: str, external_id: str) -> None:
+        await self.db.execute(
+            "UPDATE users SET unreachable = 1 WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+
+    async def officials(self, kecamatan_code: str | None = None) -> list[User]:
+        """Officials responsible for a kecamatan: those limited to it and those with no limit."""
+        rows = await self.db.fetchall(
+            """SELECT * FROM users WHERE role IN ('official', 'admin')
+               AND (official_kecamatan_code IS NULL OR ? IS NULL OR official_kecamatan_code = ?)
+               ORDER BY id""",
+            (kecamatan_code, kecamatan_code),
+        )
+        return [User.from_row(row) for row in rows]
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM users"))
