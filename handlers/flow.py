@@ -154,6 +154,7 @@ class Registry:
     commands: dict[str, str] = field(default_factory=dict)
     official_commands: dict[str, str] = field(default_factory=dict)
     deep_links: dict[str, str] = field(default_factory=dict)
+    command_help: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, N_ msgid, official)
 
     def add_flow(self, flow: Flow) -> None:
         if flow.name in self.flows:
@@ -176,8 +177,14 @@ class Registry:
         """Free text matching `pattern` anywhere runs `handler(ctx, text)`; use for codes like LPR-2026-000123."""
         self.intents.append((re.compile(pattern, re.IGNORECASE), handler))
 
-    def add_command(self, name: str, payload: str, official: bool = False) -> None:
+    def add_command(self, name: str, payload: str, official: bool = False, description: str | None = None) -> None:
+        """`/name` runs the action `payload`; a description (an N_ msgid) lists it in the channel's menu."""
         (self.official_commands if official else self.commands)[name] = payload
+        if description:
+            self.describe_command(name, description, official)
+
+    def describe_command(self, name: str, description: str, official: bool = False) -> None:
+        self.command_help.append((name, description, official))
 
     def find_action(self, payload: str) -> tuple[ActionFn, str] | None:
         if payload in self.actions:
