@@ -100,6 +100,7 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--fill":
         import json
 
+        refresh()
         print(f"filled {fill(json.loads(Path(sys.argv[2]).read_text('utf-8')))} translations")
     untranslated = refresh()
     for line in untranslated:
