@@ -20,7 +20,8 @@ def source_msgids() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*.py"):
-            ids = {m for _l, m, _c, _x in extract_from_file("python", path, keywords=KEYWORDS) if isinstance(m, str) and m}
+            extracted = extract_from_file("python", path, keywords=KEYWORDS)
+            ids = {m for _l, m, _c, _x in extracted if isinstance(m, str) and m}
             if ids:
                 found[domain_of(path)] = ids
     return found
@@ -53,11 +54,12 @@ def test_placeholders_survive_translation() -> None:
 
 def test_indonesian_date_format_in_the_district_time_zone() -> None:
     i18n.set_timezone(ZoneInfo("Asia/Jakarta"))
+    monday_nine = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
     with i18n.use_locale("id"):
-        assert i18n.format_datetime(datetime(2026, 11, 30, 2, 0, tzinfo=UTC)) == "Senin, 30 November 2026 pukul 09.00 WIB"
+        assert i18n.format_datetime(monday_nine) == "Senin, 30 November 2026 pukul 09.00 WIB"
         assert i18n.format_number(1234567) == "1.234.567"
     with i18n.use_locale("en"):
-        assert i18n.format_datetime(datetime(2026, 11, 30, 2, 0, tzinfo=UTC)) == "Monday, November 30, 2026 at 09:00 WIB"
+        assert i18n.format_datetime(monday_nine) == "Monday, November 30, 2026 at 09:00 WIB"
 
 
 @pytest.mark.parametrize(("tz", "expected"), [("Asia/Makassar", "10.00 WITA"), ("Asia/Jayapura", "11.00 WIT")])
