@@ -78,17 +78,23 @@ class Database:
         async with self.transaction() as conn:
             return await conn.execute(sql, params)
 
+    async def write_returning(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
+        """A write with RETURNING, in one trip, inside the write transaction."""
+        async with self.transaction() as conn:
+            rows = await conn.execute_fetchall(sql, params)  # type: ignore[arg-type]
+        return next(iter(rows), None)
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        """One trip to the connection's thread (execute, fetch and close together)."""
+        return list(await self.conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
 
     async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = await self.fetchone(sql, params)

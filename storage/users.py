@@ -79,23 +79,19 @@ class Users:
         `role`, when given, is the bootstrap role from settings and never lowers a stored one.
         """
         stamp = to_db(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                """INSERT INTO users
-                       (channel, external_id, display_name, created_at, last_seen_at, last_inbound_at, role)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (channel, external_id) DO UPDATE SET
-                       display_name = COALESCE(excluded.display_name, users.display_name),
-                       last_seen_at = excluded.last_seen_at,
-                       last_inbound_at = excluded.last_inbound_at,
-                       unreachable = 0,
-                       role = CASE WHEN excluded.role = 'admin' THEN 'admin' ELSE users.role END""",
-                (channel, external_id, display_name, stamp, stamp, stamp, role or "citizen"),
-            )
-            async with conn.execute(
-                "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
-            ) as cursor:
-                row = await cursor.fetchone()
+        row = await self.db.write_returning(
+            """INSERT INTO users
+                   (channel, external_id, display_name, created_at, last_seen_at, last_inbound_at, role)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (channel, external_id) DO UPDATE SET
+                   display_name = COALESCE(excluded.display_name, users.display_name),
+                   last_seen_at = excluded.last_seen_at,
+                   last_inbound_at = excluded.last_inbound_at,
+                   unreachable = 0,
+                   role = CASE WHEN excluded.role = 'admin' THEN 'admin' ELSE users.role END
+               RETURNING *""",
+            (channel, external_id, display_name, stamp, stamp, stamp, role or "citizen"),
+        )
         assert row is not None
         return User.from_row(row)
 

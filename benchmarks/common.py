@@ -1,0 +1,49 @@
+"""Shared figures for benchmark scripts: percentiles, peak RSS, repeated runs, CPU pinning."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import sys
+from collections.abc import Sequence
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pin_to_core(core: int) -> bool:
+    """Pin this process to one core, so a fake server in another process does not steal its CPU."""
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        os.sched_setaffinity(0, {core})
+    except OSError:
+        return False
+    return True
+
+
+def summary(runs: Sequence[float]) -> str:
+    """Median and min–max of repeated runs."""
+    return f"median {statistics.median(runs):,.1f} (min {min(runs):,.1f}, max {max(runs):,.1f})"
+
+
+def machine() -> str:
+    import sqlite3
+
+    import aiosqlite
+    import telegram
+
+    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+            f"aiosqlite {aiosqlite.__version__}, python-telegram-bot {telegram.__version__}, {sys.platform}")
