@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.flood import FloodGate
 from handlers import menu
 from handlers.flow import _STAY, Context, NotAllowed, Registry, Services
 from handlers.i18n import _, pick_locale, set_locale, set_timezone
@@ -33,6 +34,7 @@ MAX_HOPS = 8  # a step's ask may move on again (goto in ask); this bounds a bugg
 class EngineConfig:
     services: Services
     officials: dict[str, frozenset[str]]  # channel -> external ids that start as admins
+    flood: FloodGate = field(default_factory=FloodGate)
 
 
 class Engine:
@@ -46,6 +48,13 @@ class Engine:
     async def handle(self, msg: Incoming) -> list[Reply]:
         started = time.perf_counter()
         set_timezone(self.config.services.timezone)
+        verdict = self.config.flood.check((msg.channel, msg.external_id), time.monotonic())
+        if verdict != "ok":
+            log.warning("flood channel=%s user=%s %s", msg.channel, msg.external_id[-4:], verdict)
+            if verdict == "drop":
+                return []
+            set_locale(pick_locale(msg.language_hint, default=self.config.services.default_locale))
+            return [Reply(_("You are sending messages very fast. Please wait a few seconds, then try again."))]
         try:
             async with self.store.transaction():
                 outcome = await self._handle(msg)
