@@ -100,6 +100,8 @@ class Engine:
         if ctx.next_state is _STAY:
             await self._route(ctx, msg, offered)
         state = await self._settle(ctx)
+        if ctx.user_deleted:
+            return ctx.replies, user.id, before, None
         options = next((r.options for r in reversed(ctx.replies) if r.options), None)
         data = {
             "draft": ctx.draft if state else {},

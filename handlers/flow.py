@@ -82,6 +82,7 @@ class Context:
         self.replies: list[Reply] = []
         self.next_state: object = _STAY
         self.reask = False
+        self.user_deleted = False  # set after "Hapus data saya": the engine then stores nothing more
 
     @property
     def choice(self) -> str | None:
@@ -93,8 +94,8 @@ class Context:
         return self.msg.text
 
     def say(self, text: str, options: list[Option] | tuple[Option, ...] = (), request: Request | None = None,
-            media: tuple[str, ...] = ()) -> None:
-        self.replies.append(Reply(text=text, options=tuple(options), request=request, media=media))
+            media: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> None:
+        self.replies.append(Reply(text=text, options=tuple(options), request=request, media=media, files=files))
 
     def goto(self, state: str) -> None:
         self.next_state = state

@@ -1,4 +1,4 @@
-"""Pengaturan: change language or desa. (Data saya / Hapus data saya join here later.)
+"""Pengaturan: change language or desa; see or delete my data (handlers/privacy.py).
 
 ```mermaid
 stateDiagram-v2
@@ -27,6 +27,7 @@ async def ask_main(ctx: Context) -> None:
         _("Your settings:\nLanguage: {language}\nDesa: {desa}\n\nWhat would you like to change?").format(
             language=language, desa=where),
         [Option(_("Change language"), "settings:language"), Option(_("Change desa"), "settings:desa"),
+         Option(_("My data"), "go:privacy"), Option(_("Delete my data"), "privacy:start_delete"),
          Option(_("Back to main menu"), "go:menu")],
     )
 

@@ -20,6 +20,10 @@ class AuditLog:
             (to_db(now), user_id, action, int(allowed), json.dumps(detail, ensure_ascii=False, default=str)),
         )
 
+    async def forget_user(self, user_id: int) -> None:
+        """Keep the record of what happened, not who it was."""
+        await self.db.execute("UPDATE audit_log SET user_id = NULL WHERE user_id = ?", (user_id,))
+
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = await self.db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
         return [dict(row) for row in rows]

@@ -40,6 +40,10 @@ class Conversations:
             (user_id, conversation.state, json.dumps(conversation.data, ensure_ascii=False), to_db(now)),
         )
 
+    async def export_for_user(self, user_id: int) -> dict[str, object]:
+        conversation = await self.load(user_id)
+        return {"state": conversation.state, "draft": conversation.data.get("draft", {})}
+
     async def purge_idle(self, older_than: datetime) -> int:
         """Drop drafts nobody touched since `older_than` (retention)."""
         cursor = await self.db.execute(

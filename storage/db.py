@@ -169,6 +169,30 @@ class Store:
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()
 
+    def _aggregates(self) -> list[tuple[str, Any]]:
+        return [(name, repo) for name, repo in vars(self).items() if name != "db"]
+
+    async def personal_data(self, user_id: int) -> dict[str, Any]:
+        """Everything held about one person, per aggregate (each may define `export_for_user`)."""
+        data: dict[str, Any] = {}
+        for name, repo in self._aggregates():
+            export = getattr(repo, "export_for_user", None)
+            if export is not None:
+                data[name] = await export(user_id)
+        return data
+
+    async def forget_user(self, user_id: int) -> None:
+        """Delete a person (UU PDP): each aggregate unlinks or deletes its rows (`forget_user`), then the user.
+
+        What must stay for the public record (reports, vote counts) stays without any link to them.
+        """
+        async with self.transaction():
+            for _name, repo in self._aggregates():
+                forget = getattr(repo, "forget_user", None)
+                if forget is not None and repo is not self.users:
+                    await forget(user_id)
+            await self.users.forget_user(user_id)
+
     async def close(self) -> None:
         await self.db.close()
 

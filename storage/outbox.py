@@ -135,6 +135,12 @@ class Outbox:
             "SELECT MIN(not_before) FROM outbox WHERE channel = ? AND state = 'pending'", (channel,)
         )
 
+    async def export_for_user(self, user_id: int) -> list[dict[str, object]]:
+        rows = await self.db.fetchall(
+            "SELECT kind, state, created_at, sent_at FROM outbox WHERE user_id = ? ORDER BY id", (user_id,)
+        )
+        return [dict(row) for row in rows]
+
     async def for_user(self, user_id: int) -> list[OutboxMessage]:
         rows = await self.db.fetchall("SELECT * FROM outbox WHERE user_id = ? ORDER BY id", (user_id,))
         return [OutboxMessage.from_row(r) for r in rows]

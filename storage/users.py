@@ -124,5 +124,18 @@ class Users:
         )
         return [User.from_row(row) for row in rows]
 
+    async def export_for_user(self, user_id: int) -> dict[str, object]:
+        row = await self.db.fetchone(
+            """SELECT u.channel, u.external_id, u.display_name, u.locale, u.desa_code, d.name AS desa,
+                      u.consent_at, u.opted_out, u.role, u.created_at, u.last_seen_at
+               FROM users u LEFT JOIN desa d ON d.code = u.desa_code WHERE u.id = ?""",
+            (user_id,),
+        )
+        return dict(row) if row else {}
+
+    async def forget_user(self, user_id: int) -> None:
+        """The row goes; conversation and queued messages go with it (ON DELETE CASCADE)."""
+        await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM users"))
