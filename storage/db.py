@@ -21,6 +21,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.sqlite_inline import InlineConnection
+
 log = logging.getLogger(__name__)
 
 _in_transaction: contextvars.ContextVar[Database | None] = contextvars.ContextVar("in_transaction", default=None)
@@ -35,11 +37,18 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, executor: str = "inline") -> Database:
+        """`executor`: "inline" runs statements on the loop's thread (see storage/sqlite_inline.py for why),
+        "thread" uses aiosqlite's worker thread."""
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        if executor == "inline":
+            conn: Any = InlineConnection(str(path))
+        elif executor == "thread":
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        else:
+            raise ValueError(f"unknown SQLite executor {executor!r}")
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
@@ -75,6 +84,8 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Cursor:
         """A single write statement, in its own transaction unless one is open."""
+        if _in_transaction.get() is self:
+            return await self.conn.execute(sql, params)
         async with self.transaction() as conn:
             return await conn.execute(sql, params)
 
@@ -197,8 +208,8 @@ class Store:
         await self.db.close()
 
 
-async def open_store(path: str | Path) -> Store:
-    db = await Database.open(path)
+async def open_store(path: str | Path, executor: str = "inline") -> Store:
+    db = await Database.open(path, executor)
     await db.migrate()
     store = Store(db)
     await store.areas.seed_default()

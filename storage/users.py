@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.clock import to_db
 from storage.db import Database, Row
 
 ROLES = ("citizen", "official", "admin")
+_TOUCH_EVERY = timedelta(minutes=1)  # last-seen precision; the WhatsApp 24-hour window needs no finer
 _UPDATABLE = frozenset(
     {"display_name", "locale", "desa_code", "consent_at", "opted_out", "unreachable", "role",
      "official_kecamatan_code", "last_inbound_at", "last_seen_at"}
@@ -79,6 +80,15 @@ class Users:
         `role`, when given, is the bootstrap role from settings and never lowers a stored one.
         """
         stamp = to_db(now)
+        row = await self.db.fetchone(
+            "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        if row is not None:
+            user = User.from_row(row)
+            fresh = user.last_inbound_at is not None and user.last_inbound_at >= to_db(now - _TOUCH_EVERY)
+            if fresh and not user.unreachable and (display_name is None or display_name == user.display_name) \
+                    and (role != "admin" or user.role == "admin"):
+                return user  # seen within the last minute: skip a write on every message of a conversation
         row = await self.db.write_returning(
             """INSERT INTO users
                    (channel, external_id, display_name, created_at, last_seen_at, last_inbound_at, role)
