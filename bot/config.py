@@ -126,7 +126,7 @@ class Settings:
             items = [item.strip() for item in raw.split(",") if item.strip()]
             for item in items:
                 digits = item.removeprefix("whatsapp:").removeprefix("+")
-                if not digits.isdigit():
+                if not (digits.isascii() and digits.isdigit()):
                     raise SettingsError(f"{key} must be a comma list of numeric ids or phone numbers, got {item!r}")
             return frozenset(normalise_external_id(item) for item in items)
 

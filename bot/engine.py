@@ -267,7 +267,7 @@ def _match_option(text: str, offered: list[Option]) -> str | None:
     if not text or not offered:
         return None
     typed = text.strip().rstrip(".)").strip()
-    if typed.isdigit() and len(typed) <= 3:
+    if typed.isdecimal() and len(typed) <= 3:
         index = int(typed) - 1
         return offered[index].payload if 0 <= index < len(offered) else None
     folded = typed.casefold()
