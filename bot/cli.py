@@ -15,7 +15,7 @@ from bot.logging_setup import setup_logging
 log = logging.getLogger("sinergi")
 
 # Modules that add subcommands: each has `add_commands(subparsers)`; handlers set `func(args, settings)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("bot.cli_consultations",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +90,7 @@ async def _chat(settings: Settings, persona: str, as_official: bool) -> None:
     worker = OutboxWorker(app.store, ConsoleSender(), clock=app.clock, idle_seconds=0.5)
     app.workers[CHANNEL] = worker
     task = asyncio.create_task(worker.run())
+    await app.start_scheduler()
     try:
         await run_console(app.engine, persona, settings.media_dir)
     finally:

@@ -82,11 +82,12 @@ class Engine:
         if state and conversation.updated_at and not state.startswith("onboarding."):
             idle = now - conversation.updated_at
             if idle > timedelta(minutes=self.config.services.conversation_timeout_minutes):
-                ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
                 state, offered = None, []
                 draft.clear()
                 ctx.state = None
-                ctx.next_state = menu.MAIN
+                if not self._stands_alone(msg):  # a notification's button or HADIR <code> still acts
+                    ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
+                    ctx.next_state = menu.MAIN
 
         if ctx.next_state is _STAY:
             await self._route(ctx, msg, offered)
@@ -179,6 +180,10 @@ class Engine:
             return
         ctx.msg = _with_payload(msg, payload)
         await self._run_handle(ctx)
+
+    def _stands_alone(self, msg: Incoming) -> bool:
+        """A pressed button or a text intent means the same whatever step the user was at."""
+        return msg.payload is not None or any(msg.text and p.search(msg.text) for p, _h in self.registry.intents)
 
     async def _run_handle(self, ctx: Context) -> None:
         assert ctx.state is not None
