@@ -287,8 +287,10 @@ async def ask_mine(ctx: Context) -> None:
 async def _register(ctx: Context, consultation: Consultation, waiting: bool) -> None:
     now = ctx.now
     existing = await ctx.store.consultations.registration(consultation.id, ctx.user.id)
-    if existing is not None and existing.state != "cancelled":
+    if existing is not None and existing.state == "registered":
         ctx.say(_("You are already registered for this consultation."))
+    elif existing is not None and existing.state == "waiting":
+        ctx.say(_("You are already on the waiting list for this consultation."))
     elif now >= consultation.ends_at:
         ctx.say(_("This consultation has already ended."))
     elif await _has_place(ctx, consultation):

@@ -62,6 +62,7 @@ MAX_AHEAD = timedelta(days=366)
 MAX_LENGTH = timedelta(days=3)
 OUTCOME = (10, 3000)
 NOTE_MAX = 500
+SHOWN = 60                         # rows in one list message, so it stays within a chat message's size
 RECENT = timedelta(days=30)        # ended consultations stay in the officials' list this long
 PIPELINE = ("proposed", "desa", "kecamatan", "kabupaten")
 
@@ -467,13 +468,13 @@ async def ask_registrants(ctx: Context) -> None:
     if consultation is None:
         _gone(ctx)
         return
-    registrants = await ctx.store.consultations.registrants(consultation.id)
+    registrants = await ctx.store.consultations.registrants(consultation.id, limit=SHOWN + 1)
     await ctx.audit("consultation.registrants", consultation_id=consultation.id)
     counts = await ctx.store.consultations.counts(consultation.id)
     lines = [_("{title}: {registered} registered, {attended} attended, {waiting} waiting.").format(
         title=consultation.title, registered=counts["registered"], attended=counts["attended"],
         waiting=counts["waiting"])]
-    for number, person in enumerate(registrants, start=1):
+    for number, person in enumerate(registrants[:SHOWN], start=1):
         r = person.registration
         if r.state == "waiting":
             status = _("waiting list")
@@ -482,6 +483,8 @@ async def ask_registrants(ctx: Context) -> None:
         else:
             status = _("not checked in")
         lines.append(f"{number}. {person.display_name or '-'} · {r.code} · {status}")
+    if len(registrants) > SHOWN:
+        lines.append(_("…and more; the counts above include everyone."))
     lines.append(_("To check someone in at the door, send HADIR and their code."))
     ctx.say("\n".join(lines), [Option(_("Back to the consultation"), f"conadm:open:{consultation.id}")])
 
@@ -491,7 +494,7 @@ async def ask_proposals(ctx: Context) -> None:
     if consultation is None:
         _gone(ctx)
         return
-    proposals = await ctx.store.consultations.proposals(consultation.id)
+    proposals = await ctx.store.consultations.proposals(consultation.id, limit=SHOWN)
     if not proposals:
         ctx.say(_("No proposals yet."), [Option(_("Back to the consultation"), f"conadm:open:{consultation.id}")])
         return

@@ -44,6 +44,8 @@ START = "programme_admin.main"
 NAME = (3, 100)
 DESCRIPTION_MAX = 1000
 TEXT = (5, 2000)
+FEEDBACK_SHOWN = 12                # the latest feedback shown, each cut to FEEDBACK_CHARS, so one message holds it
+FEEDBACK_CHARS = 280
 
 
 
@@ -411,10 +413,11 @@ async def ask_update(ctx: Context) -> None:
     await ctx.audit("programme.feedback", update_id=update.id)
     lines = [_("Update of {date}:").format(date=format_datetime(update.created_at)), update.text_id, "",
              _("Feedback ({count}):").format(count=update.feedback_count)]
-    for item in await ctx.store.programmes.feedback(update.id):
+    for item in await ctx.store.programmes.feedback(update.id, limit=FEEDBACK_SHOWN):
         desa = await ctx.store.areas.desa(item.desa_code)
         who = f"{item.display_name or '-'}" + (f" ({desa.name})" if desa else "")
-        lines.append(f"· {who}, {format_datetime(item.created_at)}: {item.text}")
+        text = item.text if len(item.text) <= FEEDBACK_CHARS else item.text[:FEEDBACK_CHARS] + "…"
+        lines.append(f"· {who}, {format_datetime(item.created_at)}: {text}")
     ctx.say("\n".join(lines), [Option(_("Back to updates"), f"progadm:updates:{programme.id}")])
 
 

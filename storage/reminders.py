@@ -14,7 +14,6 @@ from datetime import datetime
 from storage.clock import from_db, to_db
 from storage.db import Database, Row
 
-STATES = ("pending", "sent", "skipped", "cancelled", "failed")
 DONE_STATES = ("sent", "skipped", "cancelled", "failed")
 
 

@@ -170,6 +170,21 @@ async def test_a_citizen_cannot_do_any_official_programme_step(app: App, payload
     assert len(await app.store.programmes.updates(programme_id)) == 1
 
 
+async def test_an_update_is_not_sent_by_someone_who_lost_the_role_mid_form(app: App) -> None:
+    programme_id = await add_programme(app)
+    ani = await citizen(app, "ani")
+    await ani.send(payload=f"prog:sub:{programme_id}")
+    off = await official(app)
+    await off.send(payload=f"progadm:publish:{programme_id}")
+    await off.send("Posyandu bulan Desember diadakan Sabtu.")
+    for _skip in range(3):
+        await off.click("Lewati")
+    await app.store.users.set_role(await user_id(app, "petugas"), "citizen")
+    await off.click("Kirim")
+    assert "hanya petugas" in off.text.lower()
+    assert await app.store.programmes.updates(programme_id) == [] and await sent_to(app, "ani") == []
+
+
 async def test_an_official_limited_to_one_kecamatan_manages_only_its_programmes(app: App) -> None:
     berbah = await add_programme(app)
     district_wide = await add_programme(app, "Sekolah Lapang Tani", None, topic="pertanian")
