@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.config import Settings
 from bot.engine import Engine, EngineConfig
 from bot.outbox_worker import OutboxWorker
+from bot.scheduler import Scheduler, build_scheduler
 from handlers.flow import Services
 from handlers.i18n import set_timezone
 from storage.clock import utc_now
@@ -28,8 +29,17 @@ class App:
     engine: Engine
     clock: Callable[[], datetime] = utc_now
     workers: dict[str, OutboxWorker] = field(default_factory=dict)
+    scheduler: Scheduler | None = None
+
+    async def start_scheduler(self) -> Scheduler:
+        """Reminders and daily tasks run from here on (`sinergi run` and the console chat)."""
+        self.scheduler = build_scheduler(self)
+        await self.scheduler.start()
+        return self.scheduler
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()
         for worker in self.workers.values():
             worker.stop()
         await self.store.close()
@@ -79,6 +89,7 @@ async def serve(settings: Settings) -> None:
             worker = OutboxWorker(app.store, channel.sender, clock=app.clock)
             app.workers[channel.name] = worker
             tasks.append(asyncio.create_task(worker.run(), name=f"outbox-{channel.name}"))
+        await app.start_scheduler()
         runner = await start_web(app, channels)
         log.info("running channels=%s http=%s:%s", ",".join(c.name for c in channels),
                  settings.http_host, settings.http_port)

@@ -17,6 +17,7 @@ log = logging.getLogger("sinergi")
 # Modules that add subcommands: each has `add_commands(subparsers)`; handlers set `func(args, settings)`.
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli_maintenance",
+    "bot.cli_consultations",
 )
 
 
@@ -92,6 +93,7 @@ async def _chat(settings: Settings, persona: str, as_official: bool) -> None:
     worker = OutboxWorker(app.store, ConsoleSender(), clock=app.clock, idle_seconds=0.5)
     app.workers[CHANNEL] = worker
     task = asyncio.create_task(worker.run())
+    await app.start_scheduler()
     try:
         await run_console(app.engine, persona, settings.media_dir)
     finally:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.flood import FloodGate
 from handlers import menu
-from handlers.flow import _STAY, Context, NotAllowed, Registry, Services
+from handlers.flow import _STAY, Context, DraftIncomplete, NotAllowed, Registry, Services
 from handlers.i18n import _, pick_locale, set_locale, set_timezone
 from handlers.registry import build_registry
 from handlers.types import Incoming, Option, Reply
@@ -60,9 +60,7 @@ class Engine:
                 outcome = await self._handle(msg)
         except Exception:
             log.exception("failed handling message channel=%s message_id=%s", msg.channel, msg.message_id)
-            set_locale(self.config.services.default_locale)
-            return [Reply(_("Sorry, something went wrong on our side. Please try again in a moment, "
-                            "or type MENU."))]
+            return await self._recover(msg)
         if outcome is None:
             log.info("duplicate channel=%s message_id=%s ignored", msg.channel, msg.message_id)
             return []
@@ -91,11 +89,12 @@ class Engine:
         if state and conversation.updated_at and not state.startswith("onboarding."):
             idle = now - conversation.updated_at
             if idle > timedelta(minutes=self.config.services.conversation_timeout_minutes):
-                ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
                 state, offered = None, []
                 draft.clear()
                 ctx.state = None
-                ctx.next_state = menu.MAIN
+                if not self._stands_alone(msg):  # a notification's button or HADIR <code> still acts
+                    ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
+                    ctx.next_state = menu.MAIN
 
         if ctx.next_state is _STAY:
             await self._route(ctx, msg, offered)
@@ -110,6 +109,19 @@ class Engine:
         }
         await self.store.conversations.save(user.id, Conversation(state, data), now)
         return ctx.replies, user.id, before, state
+
+    async def _recover(self, msg: Incoming) -> list[Reply]:
+        """After a bug: the turn was rolled back; put the user back at the menu so they are never stuck."""
+        set_locale(self.config.services.default_locale)
+        try:
+            async with self.store.transaction():
+                user = await self.store.users.find(msg.channel, msg.external_id)
+                if user is not None:
+                    set_locale(pick_locale(user.locale, msg.language_hint, default=self.config.services.default_locale))
+                    await self.store.conversations.save(user.id, Conversation(None, {}), self.clock())
+        except Exception:
+            log.exception("could not reset the conversation after a failure")
+        return [Reply(_("Sorry, something went wrong on our side. Please try again in a moment, or type MENU."))]
 
     async def _route(self, ctx: Context, msg: Incoming, offered: list[Option]) -> None:
         user = ctx.user
@@ -191,6 +203,10 @@ class Engine:
         ctx.msg = _with_payload(msg, payload)
         await self._run_handle(ctx)
 
+    def _stands_alone(self, msg: Incoming) -> bool:
+        """A pressed button or a text intent means the same whatever step the user was at."""
+        return msg.payload is not None or any(msg.text and p.search(msg.text) for p, _h in self.registry.intents)
+
     async def _run_handle(self, ctx: Context) -> None:
         assert ctx.state is not None
         step = self.registry.steps.get(ctx.state)
@@ -211,6 +227,12 @@ class Engine:
     async def _guarded(self, ctx: Context, work: Any) -> None:
         try:
             await work
+        except DraftIncomplete as missing:
+            log.warning("conversation at %s lost its draft (%s); restarting at the menu", ctx.state, missing)
+            ctx.replies.clear()
+            ctx.reask = False
+            ctx.draft.clear()
+            ctx.finish(_("Sorry, I lost track of what we were doing. Let us start again from the menu."))
         except NotAllowed as refused:
             await self.store.audit.record(ctx.user.id, refused.action, False, ctx.now, state=ctx.state)
             log.warning("refused official action=%s user=%s", refused.action, ctx.user.id)

@@ -11,10 +11,11 @@ from handlers.i18n import _
 from handlers.types import Option
 
 
-async def ask_kecamatan(ctx: Context) -> None:
+async def ask_kecamatan(ctx: Context, question: str | None = None) -> None:
+    """`question` replaces the citizen's "which kecamatan do you live in" (e.g. for an official's form)."""
     kecamatan = await ctx.store.areas.kecamatan_list()
     ctx.say(
-        _("Which kecamatan do you live in? Choose one, or type its name (or your desa's name)."),
+        question or _("Which kecamatan do you live in? Choose one, or type its name (or your desa's name)."),
         [Option(k.name, f"kec:{k.code}") for k in kecamatan],
     )
 
@@ -50,14 +51,15 @@ async def handle_kecamatan(ctx: Context, desa_step: str) -> str | None:
     return None
 
 
-async def ask_desa(ctx: Context) -> None:
+async def ask_desa(ctx: Context, question: str | None = None) -> None:
+    """`question` may name the kecamatan with {kecamatan}."""
     code = ctx.draft.get("kecamatan_code")
     kecamatan = await ctx.store.areas.kecamatan(code) if code else None
     desa = await ctx.store.areas.desa_list(code)
     if kecamatan is None:
         desa = []
     ctx.say(
-        _("Which desa in {kecamatan}? Choose one or type its name.").format(
+        (question or _("Which desa in {kecamatan}? Choose one or type its name.")).format(
             kecamatan=kecamatan.name if kecamatan else "-"),
         [Option(d.name, f"desa:{d.code}") for d in desa] + [Option(_("Another kecamatan"), "area:back")],
     )

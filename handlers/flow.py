@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from handlers.i18n import _
 from handlers.types import Incoming, Option, Reply, Request
 from storage.db import Store
+from storage.reminders import Reminder
 from storage.users import User
 
 StepFn = Callable[["Context"], Awaitable[None]]
@@ -30,6 +31,18 @@ class NotAllowed(Exception):
     def __init__(self, action: str) -> None:
         super().__init__(action)
         self.action = action
+
+
+class DraftIncomplete(KeyError):
+    """A step needed something earlier steps should have stored (a stale or hand-edited conversation)."""
+
+
+class Draft(dict[str, Any]):
+    """The flow's draft; a missing key means the conversation lost its thread, and the engine restarts it
+    gently at the menu instead of failing, so steps can simply read `ctx.draft["key"]`."""
+
+    def __missing__(self, key: str) -> Any:
+        raise DraftIncomplete(key)
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ class Context:
         self.services = services
         self.user = user
         self.msg = msg
-        self.draft = draft
+        self.draft = draft if isinstance(draft, Draft) else Draft(draft)
         self.now = now
         self.state = state
         self.replies: list[Reply] = []
@@ -135,6 +148,21 @@ class Context:
 ActionFn = Callable[[Context, str], Awaitable[None]]
 
 
+ReminderFn = Callable[[Store, Services, Reminder, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ReminderKind:
+    """What a due reminder row of one kind does, and how late it is still worth doing.
+
+    `fire` queues its messages with `notify` (inside the scheduler's transaction) and returns False when
+    there was nothing left to send; a row found more than `grace` after its due time is skipped unsent.
+    """
+
+    fire: ReminderFn
+    grace: timedelta
+
+
 @dataclass(frozen=True)
 class MenuItem:
     label: str            # an N_() msgid, translated when shown
@@ -156,6 +184,7 @@ class Registry:
     official_commands: dict[str, str] = field(default_factory=dict)
     deep_links: dict[str, str] = field(default_factory=dict)
     command_help: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, N_ msgid, official)
+    reminder_kinds: dict[str, ReminderKind] = field(default_factory=dict)
 
     def add_flow(self, flow: Flow) -> None:
         if flow.name in self.flows:
@@ -186,6 +215,12 @@ class Registry:
 
     def describe_command(self, name: str, description: str, official: bool = False) -> None:
         self.command_help.append((name, description, official))
+
+    def add_reminder_kind(self, kind: str, fire: ReminderFn, grace: timedelta) -> None:
+        """Reminder rows of `kind` run `fire` when due (the scheduler in bot/ is the clock)."""
+        if kind in self.reminder_kinds:
+            raise ValueError(f"reminder kind {kind!r} registered twice")
+        self.reminder_kinds[kind] = ReminderKind(fire, grace)
 
     def find_action(self, payload: str) -> tuple[ActionFn, str] | None:
         if payload in self.actions:

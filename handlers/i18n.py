@@ -102,11 +102,16 @@ def use_locale(locale: str | None) -> Iterator[None]:
         _locale.reset(token)
 
 
+def _day_pattern() -> str:
+    """Babel's full Indonesian pattern pads the day ('03 Desember'); people write 'Kamis, 3 Desember 2026'."""
+    return "EEEE, d MMMM y" if _locale.get() == "id" else "full"
+
+
 def format_datetime(moment: datetime) -> str:
     """'Senin, 30 November 2026 pukul 09.00 WIB' in the district's time zone."""
     tz = _timezone.get()
     local = moment.astimezone(tz)
-    day = _babel_format_date(local.date(), format="full", locale=_locale.get())
+    day = _babel_format_date(local.date(), format=_day_pattern(), locale=_locale.get())
     pattern = "HH.mm" if _locale.get() == "id" else "HH:mm"
     clock = _babel_format_datetime(local, pattern, tzinfo=tz, locale=_locale.get())
     zone = local.tzname() or ""
@@ -116,7 +121,7 @@ def format_datetime(moment: datetime) -> str:
 def format_date(day: date | datetime) -> str:
     if isinstance(day, datetime):
         day = day.astimezone(_timezone.get()).date()
-    return _babel_format_date(day, format="full", locale=_locale.get())
+    return _babel_format_date(day, format=_day_pattern(), locale=_locale.get())
 
 
 def format_number(number: int | float | Decimal) -> str:

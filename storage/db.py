@@ -165,9 +165,12 @@ class Store:
     def __post_init__(self) -> None:
         from storage.areas import Areas
         from storage.audit import AuditLog
+        from storage.consultations import Consultations
         from storage.conversations import Conversations
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
+        from storage.programmes import Programmes
+        from storage.reminders import Reminders
         from storage.users import Users
 
         self.users = Users(self.db)
@@ -176,6 +179,9 @@ class Store:
         self.areas = Areas(self.db)
         self.outbox = Outbox(self.db)
         self.audit = AuditLog(self.db)
+        self.consultations = Consultations(self.db)
+        self.programmes = Programmes(self.db)
+        self.reminders = Reminders(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()

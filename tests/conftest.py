@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.flood import FloodGate
 from storage.db import Store, open_store
 from tests.support import Chat, FakeClock
 
@@ -52,6 +53,8 @@ async def store(db_path: Path) -> AsyncIterator[Store]:
 @pytest.fixture
 async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[App]:
     built = await build_app(settings, clock=clock)
+    # scripted users type far faster than people; tests/test_flood.py checks the real limit
+    built.engine.config.flood = FloodGate(limit=10_000)
     yield built
     await built.close()
 

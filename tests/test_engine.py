@@ -166,6 +166,23 @@ async def test_a_failing_step_rolls_back_and_answers_kindly(chat: Chat, app: App
     assert replies and "gangguan" in replies[0].text
     user = await app.store.users.find("console", "warga")
     assert user is not None and user.display_name == "warga", "the half-done write was rolled back"
+    assert await state_of(app) is None, "the user is back at the menu, not stuck"
+    await chat.send("menu")
+    assert "Lapor masalah" in chat.labels
+
+
+async def test_a_stale_draft_restarts_gently_at_the_menu(chat: Chat, app: App) -> None:
+    await chat.onboard()
+
+    async def needs_draft(ctx):  # type: ignore[no-untyped-def]
+        ctx.say(ctx.draft["never_stored"])
+
+    from handlers.flow import Flow, Step
+
+    app.engine.registry.add_flow(Flow("stale", {"stale.step": Step(needs_draft)}, start="stale.step"))
+    await chat.send(payload="go:stale")
+    assert "kehilangan jejak" in chat.text and "Lapor masalah" in chat.labels
+    assert await state_of(app) == "menu.main"
 
 
 async def test_official_menu_is_refused_to_citizens_and_audited(chat: Chat, app: App) -> None:

@@ -25,6 +25,7 @@ def test_gate_memory_stays_bounded() -> None:
 
 
 async def test_a_flooding_user_is_slowed_without_work_and_others_still_served(app: App) -> None:
+    app.engine.config.flood = FloodGate()  # the production default: 20 messages in 10 s
     noisy = Chat(app.engine, user="noisy")
     calm = Chat(app.engine, user="calm")
     answered = 0

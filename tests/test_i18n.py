@@ -58,6 +58,8 @@ def test_indonesian_date_format_in_the_district_time_zone() -> None:
     with i18n.use_locale("id"):
         assert i18n.format_datetime(monday_nine) == "Senin, 30 November 2026 pukul 09.00 WIB"
         assert i18n.format_number(1234567) == "1.234.567"
+        thursday = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)
+        assert i18n.format_datetime(thursday) == "Kamis, 3 Desember 2026 pukul 08.30 WIB"
     with i18n.use_locale("en"):
         assert i18n.format_datetime(monday_nine) == "Monday, November 30, 2026 at 09:00 WIB"
 

@@ -1,0 +1,232 @@
+"""The clock for everything timed: APScheduler 3 (`AsyncIOScheduler`, district time zone); SQLite is the truth.
+
+Reminders are rows (`storage/reminders.py`); what a row of each kind does is registered by the flow modules
+(`Registry.add_reminder_kind`). At start-up the rows that came due while the process was down are handled
+first: sent if still within their kind's grace window, skipped otherwise. Then one `DateTrigger` job is
+armed per pending row, and rows added later arm their job as they are written. A job claims its row in the
+same transaction that queues its outbox messages, so no reminder goes out twice, even when a job and the
+sweep (every few minutes, for rows other processes wrote) race for it.
+
+Daily tasks (`add_daily`) are cron jobs in district time; on working days only when asked, which skips
+weekends and Indonesian national holidays and cuti bersama.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import holidays
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from handlers.flow import Registry, Services
+from handlers.i18n import set_timezone
+from storage.clock import utc_now
+from storage.db import Store
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("sinergi.scheduler")
+
+DailyFn = Callable[[Store, datetime], Awaitable[object]]
+SWEEP_MINUTES = 5
+DRAFT_RETENTION = timedelta(days=30)        # the privacy notice promises drafts go after 30 days
+INBOUND_ID_RETENTION = timedelta(days=7)    # platforms redeliver within hours; a week is plenty
+
+
+@dataclass(frozen=True)
+class DailyTask:
+    name: str
+    hour: int
+    minute: int
+    fn: DailyFn
+    working_days_only: bool
+
+
+class IndonesianWorkingDays:
+    """Monday to Friday, except national holidays and cuti bersama (the `holidays` package's ID calendar)."""
+
+    def __init__(self) -> None:
+        self._holidays = holidays.country_holidays("ID", categories=("public", "government"))
+
+    def __call__(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._holidays
+
+
+class Scheduler:
+    def __init__(self, store: Store, registry: Registry, services: Services,
+                 clock: Callable[[], datetime] = utc_now, on_queued: Callable[[], None] | None = None,
+                 is_working_day: Callable[[date], bool] | None = None) -> None:
+        self.store = store
+        self.registry = registry
+        self.services = services
+        self.clock = clock
+        self.on_queued = on_queued
+        self.is_working_day = is_working_day or IndonesianWorkingDays()
+        self.daily: dict[str, DailyTask] = {}
+        self.aps = AsyncIOScheduler(timezone=services.timezone)
+        self._running: set[asyncio.Task[object]] = set()
+
+    # --- set-up -----------------------------------------------------------------------------------
+
+    def add_daily(self, name: str, hour: int, minute: int, fn: DailyFn, working_days_only: bool = True) -> None:
+        """Run `fn(store, now)` every day (or working day) at hour:minute district time."""
+        if name in self.daily:
+            raise ValueError(f"daily task {name!r} added twice")
+        task = DailyTask(name, hour, minute, fn, working_days_only)
+        self.daily[name] = task
+        if self.aps.running:
+            self._add_daily_job(task)
+
+    async def start(self, paused: bool = False) -> None:
+        """Catch up on what came due while down, arm a job per pending row, start the clock."""
+        outcomes = await self.process_due(self.clock())
+        if outcomes:
+            log.info("caught up on reminders due while down: %s", outcomes)
+        armed = 0
+        for reminder in await self.store.reminders.pending():
+            if reminder.kind in self.registry.reminder_kinds:
+                self.arm(reminder.id, reminder.due_at)
+                armed += 1
+        self.store.reminders.listeners.append(self.arm)
+        for task in self.daily.values():
+            self._add_daily_job(task)
+        self.aps.add_job(self._sweep, IntervalTrigger(minutes=SWEEP_MINUTES, timezone=self.services.timezone),
+                         id="sweep", replace_existing=True, coalesce=True, max_instances=1)
+        self.aps.start(paused=paused)
+        log.info("scheduler started timezone=%s reminders_armed=%d daily=%s", self.services.timezone, armed,
+                 ",".join(self.daily) or "-")
+
+    async def shutdown(self) -> None:
+        """Stop the clock, let a reminder in progress finish its transaction, then let go."""
+        if self.arm in self.store.reminders.listeners:
+            self.store.reminders.listeners.remove(self.arm)
+        if not self.aps.running:
+            return
+        self.aps.pause()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        self.aps.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler finishes its shutdown on the next loop turn
+
+    def arm(self, reminder_id: int, due_at: datetime) -> None:
+        self.aps.add_job(self._fire, DateTrigger(run_date=due_at, timezone=self.services.timezone),
+                         args=[reminder_id], id=f"reminder:{reminder_id}", replace_existing=True,
+                         misfire_grace_time=None, coalesce=True)
+
+    def _add_daily_job(self, task: DailyTask) -> None:
+        trigger = CronTrigger(hour=task.hour, minute=task.minute,
+                              day_of_week="mon-fri" if task.working_days_only else "*",
+                              timezone=self.services.timezone)
+        self.aps.add_job(self._run_daily_now, trigger, args=[task.name], id=f"daily:{task.name}",
+                         replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=3600)
+
+    # --- what the jobs do (call these with a chosen `now` to test them) -----------------------------
+
+    async def process_due(self, now: datetime) -> dict[str, int]:
+        """Handle every pending row due by `now`; returns how many ended in each outcome."""
+        outcomes: dict[str, int] = {}
+        for reminder in await self.store.reminders.pending(due_before=now):
+            outcome = await self.run_one(reminder.id, now)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+
+    async def run_one(self, reminder_id: int, now: datetime) -> str:
+        """Claim one due row and do what its kind says: 'sent', 'skipped', 'failed', or why nothing happened."""
+        reminder = await self.store.reminders.get(reminder_id)
+        if reminder is None or reminder.state != "pending":
+            return "gone"
+        if reminder.due_at > now:
+            return "not_due"
+        kind = self.registry.reminder_kinds.get(reminder.kind)
+        if kind is None:  # a kind from a module not loaded in this version: keep the row for one that knows it
+            log.warning("reminder id=%s has unknown kind %r; left pending", reminder.id, reminder.kind)
+            return "unknown_kind"
+        set_timezone(self.services.timezone)
+        late = now - reminder.due_at > kind.grace
+        try:
+            async with self.store.transaction():
+                claimed = await self.store.reminders.claim(
+                    reminder.id, "skipped" if late else "sent", now, note="too late" if late else None)
+                if claimed is None:
+                    return "gone"
+                if late:
+                    log.info("reminder id=%s kind=%s skipped: %s late", reminder.id, reminder.kind,
+                             now - reminder.due_at)
+                    return "skipped"
+                if not await kind.fire(self.store, self.services, claimed, now):
+                    await self.store.reminders.finish(reminder.id, "skipped", "nothing to send")
+                    return "skipped"
+        except Exception as error:
+            log.exception("reminder id=%s kind=%s failed", reminder.id, reminder.kind)
+            await self.store.reminders.claim(reminder.id, "failed", now, note=type(error).__name__)
+            return "failed"
+        log.info("reminder id=%s kind=%s sent", reminder.id, reminder.kind)
+        if self.on_queued:
+            self.on_queued()
+        return "sent"
+
+    async def run_daily(self, name: str, now: datetime) -> bool:
+        """Run one daily task as of `now`; False when today is not a working day and it wants one."""
+        task = self.daily[name]
+        today = now.astimezone(self.services.timezone).date()
+        if task.working_days_only and not self.is_working_day(today):
+            log.info("daily task %s skipped: %s is not a working day", name, today)
+            return False
+        set_timezone(self.services.timezone)
+        await task.fn(self.store, now)
+        if self.on_queued:
+            self.on_queued()
+        return True
+
+    async def _fire(self, reminder_id: int) -> None:
+        outcome = await self._tracked(self.run_one(reminder_id, self.clock()))
+        if outcome == "not_due":  # our clock is behind the scheduler's: look again when it says so
+            reminder = await self.store.reminders.get(reminder_id)
+            if reminder is not None:
+                self.arm(reminder.id, reminder.due_at + timedelta(seconds=1))
+
+    async def _run_daily_now(self, name: str) -> None:
+        try:
+            await self._tracked(self.run_daily(name, self.clock()))
+        except Exception:
+            log.exception("daily task %s failed", name)
+
+    async def _sweep(self) -> None:
+        """Catch rows other processes wrote (or a job that was lost): handle the due, arm the rest."""
+        await self._tracked(self.process_due(self.clock()))
+        for reminder in await self.store.reminders.pending():
+            if reminder.kind in self.registry.reminder_kinds and self.aps.get_job(f"reminder:{reminder.id}") is None:
+                self.arm(reminder.id, reminder.due_at)
+
+    async def _tracked(self, work: Awaitable[object]) -> object:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await work
+        finally:
+            self._running.discard(task)
+
+
+async def purge_old_data(store: Store, now: datetime) -> None:
+    """Retention: forget idle conversation drafts and old redelivery ids."""
+    drafts = await store.conversations.purge_idle(now - DRAFT_RETENTION)
+    ids = await store.inbound.purge(now - INBOUND_ID_RETENTION)
+    log.info("retention purged drafts=%d inbound_ids=%d", drafts, ids)
+
+
+def build_scheduler(app: App) -> Scheduler:
+    """The process's scheduler with its daily tasks; other features add theirs with `add_daily`."""
+    scheduler = Scheduler(app.store, app.engine.registry, app.engine.config.services, clock=app.clock,
+                          on_queued=app.wake_outbox)
+    scheduler.add_daily("retention", 3, 0, purge_old_data, working_days_only=False)
+    return scheduler
