@@ -21,11 +21,7 @@ def build_web_app(app: App, channels: Sequence[Channel]) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
 
     async def healthz(_request: web.Request) -> web.Response:
-        try:
-            await app.store.db.fetchval("SELECT 1")
-            database = "ok"
-        except Exception:
-            database = "unreachable"
+        database = "ok" if await app.store.db.ping() else "unreachable"
         body = {"database": database, "channels": {c.name: c.health() for c in channels}}
         return web.json_response(body, status=200 if database == "ok" else 503)
 

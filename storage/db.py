@@ -111,6 +111,13 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def ping(self) -> bool:
+        """Whether the database answers (for /healthz)."""
+        try:
+            return await self.fetchval("SELECT 1") == 1
+        except (sqlite3.Error, ValueError):
+            return False
+
     async def migrate(self) -> list[str]:
         """Apply pending migrations in name order, each atomically with its row in `migrations`."""
         await self.conn.execute(
