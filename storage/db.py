@@ -149,6 +149,7 @@ class Store:
         from storage.areas import Areas
         from storage.audit import AuditLog
         from storage.conversations import Conversations
+        from storage.deliveries import Deliveries
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
         from storage.users import Users
@@ -159,6 +160,7 @@ class Store:
         self.areas = Areas(self.db)
         self.outbox = Outbox(self.db)
         self.audit = AuditLog(self.db)
+        self.deliveries = Deliveries(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()
