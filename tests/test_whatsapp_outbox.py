@@ -305,3 +305,10 @@ async def test_the_rest_client_uses_the_configured_base_and_the_accounts_credent
         await channel.stop()
         await app.close()
         await fake.close()
+
+
+def test_half_configured_twilio_names_what_is_missing(tmp_path: Path) -> None:
+    env = whatsapp_env(tmp_path, "http://127.0.0.1:9")
+    del env["TWILIO_WHATSAPP_FROM"]
+    with pytest.raises(SettingsError, match="missing TWILIO_WHATSAPP_FROM"):
+        Settings.from_mapping(env)
