@@ -62,7 +62,7 @@ class FakeTwilio:
         self.refused: list[dict[str, Any]] = []      # sends answered with an error
         self.media_downloads: list[str] = []          # media sids fetched with valid credentials
         self.unauthorised = 0
-        self._failures: deque[Failure] = deque()
+        self._failures: deque[Failure | None] = deque()  # None: accept this one
         self._media: dict[str, tuple[bytes, str]] = {}
         self._runner: web.AppRunner | None = None
         self._media_ids = itertools.count(1)
@@ -84,9 +84,10 @@ class FakeTwilio:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def fail_next(self, status: int, code: int, *, retry_after: str | None = None, times: int = 1) -> None:
-        """Answer the next `times` sends with this error instead of accepting them."""
-        self._failures.extend([Failure(status, code, retry_after)] * times)
+    def fail_next(self, status: int, code: int, *, retry_after: str | None = None, times: int = 1,
+                  after: int = 0) -> None:
+        """Accept `after` sends, then answer the next `times` sends with this error."""
+        self._failures.extend([None] * after + [Failure(status, code, retry_after)] * times)
 
     def add_media(self, data: bytes = JPEG, content_type: str = "image/jpeg") -> str:
         """A media URL as Twilio puts it in an inbound webhook (fetching it needs the account's credentials)."""
@@ -116,8 +117,8 @@ class FakeTwilio:
         form = await request.post()
         fields: dict[str, Any] = {key: form[key] for key in form if key != "MediaUrl"}
         fields["MediaUrl"] = [str(url) for url in form.getall("MediaUrl", [])]
-        if self._failures:
-            failure = self._failures.popleft()
+        failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
             self.refused.append(fields | {"error": failure.code})
             headers = {"Retry-After": failure.retry_after} if failure.retry_after else None
             return self._error(failure.status, failure.code, headers)

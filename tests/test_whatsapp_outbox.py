@@ -125,6 +125,16 @@ async def test_a_long_message_is_split_at_paragraphs_and_options_are_numbered(wa
     assert (await wa.app.store.deliveries.find(wa.fake.to(NUMBER)[0]["sid"])).outbox_id == row.id
 
 
+async def test_a_part_that_keeps_failing_after_the_first_went_out_is_not_sent_again(wa: WhatsAppHarness) -> None:
+    user = await citizen(wa)
+    await queue(wa, user, text="\n\n".join(" ".join(["kata"] * 300) for _ in range(3)))
+    wa.fake.fail_next(500, 20500, times=3, after=1)  # the second part fails three times in a row
+    await wa.deliver_outbox()
+    row = await only_row(wa, user)
+    assert row.state == "failed" and row.last_error.startswith("1 of 3 parts sent")
+    assert len(wa.fake.to(NUMBER)) == 1 and len(wa.fake.refused) == 3
+
+
 async def test_a_photo_with_a_public_url_is_sent_as_media_and_a_local_one_is_described(wa: WhatsAppHarness) -> None:
     user = await citizen(wa)
     async with wa.app.store.transaction():
