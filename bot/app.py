@@ -72,10 +72,11 @@ async def build_app(settings: Settings, clock: Callable[[], datetime] = utc_now)
 async def serve(settings: Settings) -> None:
     """`sinergi run` with at least one network channel configured."""
     from bot.channels import build_channels
+    from bot.channels.base import Channel
     from bot.web import start_web
 
     app = await build_app(settings)
-    channels = build_channels(app)
+    channels: list[Channel] = []
     tasks: list[asyncio.Task[None]] = []
     runner = None
     stop = asyncio.Event()
@@ -84,6 +85,7 @@ async def serve(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
+        channels = build_channels(app)  # may refuse its settings; `finally` still closes the store
         for channel in channels:
             await channel.start()
             worker = OutboxWorker(app.store, channel.sender, clock=app.clock)

@@ -72,7 +72,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_chat(args, settings)
     from bot.app import serve
 
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except SettingsError as error:
+        print(f"sinergi: configuration error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

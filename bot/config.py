@@ -148,6 +148,10 @@ class Settings:
         whatsapp_from = text("TWILIO_WHATSAPP_FROM")
         if whatsapp_from and not whatsapp_from.startswith("whatsapp:+"):
             raise SettingsError(f"TWILIO_WHATSAPP_FROM must look like 'whatsapp:+62…', got {whatsapp_from!r}")
+        twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")
+        missing = [key for key in twilio if not text(key)]
+        if 0 < len(missing) < len(twilio):
+            raise SettingsError(f"WhatsApp needs all of {', '.join(twilio)}; missing {', '.join(missing)}")
         webhook_secret = secret("TELEGRAM_WEBHOOK_SECRET")
         if mode == "webhook" and text("TELEGRAM_BOT_TOKEN") and not webhook_secret:
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")

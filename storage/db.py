@@ -174,6 +174,7 @@ class Store:
         from storage.audit import AuditLog
         from storage.consultations import Consultations
         from storage.conversations import Conversations
+        from storage.deliveries import Deliveries
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
         from storage.programmes import Programmes
@@ -189,6 +190,7 @@ class Store:
         self.consultations = Consultations(self.db)
         self.programmes = Programmes(self.db)
         self.reminders = Reminders(self.db)
+        self.deliveries = Deliveries(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()

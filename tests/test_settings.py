@@ -58,7 +58,8 @@ def test_lists_and_whatsapp_numbers_are_normalised() -> None:
 
 def test_secrets_never_show_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     token = "123456789:AAHsecretsecretsecretsecretsecret12"
-    s = Settings.from_mapping({"TELEGRAM_BOT_TOKEN": token, "TWILIO_AUTH_TOKEN": "twiliosecret"})
+    s = Settings.from_mapping({"TELEGRAM_BOT_TOKEN": token, "TWILIO_AUTH_TOKEN": "twiliosecret",
+                               "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886"})
     assert token not in repr(s) and "twiliosecret" not in repr(s)
     assert str(s.telegram_bot_token) == "**********"
     assert s.telegram_bot_token is not None and s.telegram_bot_token.reveal() == token

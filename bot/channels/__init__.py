@@ -12,4 +12,8 @@ if TYPE_CHECKING:
 def build_channels(app: App) -> list[Channel]:
     """Every network channel whose settings are present."""
     channels: list[Channel] = []
+    if app.settings.whatsapp_enabled:
+        from bot.channels.whatsapp import WhatsAppChannel
+
+        channels.append(WhatsAppChannel(app))
     return channels
