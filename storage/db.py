@@ -151,6 +151,7 @@ class Store:
         from storage.conversations import Conversations
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
+        from storage.telegram_keys import TelegramCallbackKeys
         from storage.users import Users
 
         self.users = Users(self.db)
@@ -159,6 +160,7 @@ class Store:
         self.areas = Areas(self.db)
         self.outbox = Outbox(self.db)
         self.audit = AuditLog(self.db)
+        self.telegram_keys = TelegramCallbackKeys(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()
