@@ -12,4 +12,8 @@ if TYPE_CHECKING:
 def build_channels(app: App) -> list[Channel]:
     """Every network channel whose settings are present."""
     channels: list[Channel] = []
+    if app.settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(app))
     return channels
