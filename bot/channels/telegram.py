@@ -179,7 +179,8 @@ class TelegramChannel:
         else:
             assert self.application.updater is not None
             await self.application.updater.start_polling(
-                timeout=int(self.poll_timeout), allowed_updates=ALLOWED_UPDATES, error_callback=_polling_failed,
+                timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
+                error_callback=_polling_failed,
             )
         log.info("telegram started as @%s mode=%s transport=%s", self.application.bot.username,
                  self.settings.telegram_mode, self.transport)
