@@ -17,7 +17,7 @@ from bot.channels.telegram_request import Transport
 from bot.config import Settings
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_
-from handlers.types import Option
+from handlers.types import Option, Reply
 from tests.fake_telegram import FakeTelegram, TelegramUser
 from tests.support import FakeClock
 
@@ -109,6 +109,12 @@ async def _handle_phone(ctx: Context) -> None:
     ctx.finish(f"phone {ctx.msg.phone}")
 
 
+async def _count(ctx: Context, args: str) -> None:
+    """A counter that replaces its own message on each press (a `Reply` with `edit=True`)."""
+    number = int(args or 0)
+    ctx.replies.append(Reply(f"count {number}", (Option("+1", f"probe:count:{number + 1}"),), edit=True))
+
+
 def add_probe_flow(registry: Registry) -> None:
     registry.add_flow(Flow("probe", {"probe.location": Step(_ask_location, _handle_location),
                                      "probe.photo": Step(_ask_photo, _handle_photo)}, start="probe.location"))
@@ -119,5 +125,7 @@ def add_probe_flow(registry: Registry) -> None:
     registry.add_command("long", "probe:long")
     registry.add_action("probe:picked", _picked)
     registry.add_command("essay", "probe:essay")
+    registry.add_action("probe:count", _count)
+    registry.add_command("count", "probe:count")
     registry.add_command("petugas", "go:menu_official", official=True, description=N_("Officials' menu"))
     registry.add_action("probe:essay", _long_text)

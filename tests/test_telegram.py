@@ -111,6 +111,18 @@ async def test_long_payload_travels_as_a_short_key_and_text_is_escaped(bot: Stac
     assert f"picked {'x' * 20} (120 chars)" in budi.text
 
 
+async def test_a_reply_marked_edit_replaces_the_pressed_message(bot: Stack) -> None:
+    budi = await onboarded(bot)
+    await budi.send("/count")
+    counter = budi.received[0].result
+    await budi.click("+1")
+    await budi.click("+1")
+    assert [c.method for c in budi.received] == ["editMessageText"]
+    assert budi.received[0].params["message_id"] == counter["message_id"]
+    assert bot.fake.message(budi.id, counter["message_id"])["text"] == "count 2"
+    assert budi.labels == ["+1"]
+
+
 async def test_pressing_an_outdated_button_is_answered_kindly(bot: Stack) -> None:
     budi = bot.user()
     await budi.send("halo")
