@@ -144,9 +144,8 @@ class TelegramOutbound:
         try:
             if (first is not None and first.edit and first.text and not first.media and not first.request
                     and len(first.text) <= TEXT_LIMIT):
-                markup = await self._markup(message.chat_id, first)
                 await message.edit_text(html.escape(first.text, quote=False), parse_mode=ParseMode.HTML,
-                                        reply_markup=markup)  # type: ignore[arg-type]
+                                        reply_markup=await self._inline(first) if first.options else None)
                 return list(replies[1:])
             await message.edit_reply_markup(reply_markup=None)
         except BadRequest as error:
@@ -163,15 +162,19 @@ class TelegramOutbound:
                 del self._reply_keyboards[next(iter(self._reply_keyboards))]
             return request_keyboard(reply)
         if reply.options:
-            keyed = [(data, option.payload) for option in reply.options
-                     if (data := callback_data(option.payload)) != option.payload]
-            if keyed:
-                await self.store.telegram_keys.remember(keyed, self.clock())
-            return inline_keyboard(reply.options)
+            return await self._inline(reply)
         if chat_id in self._reply_keyboards:
             del self._reply_keyboards[chat_id]
             return ReplyKeyboardRemove()
         return None
+
+    async def _inline(self, reply: Reply) -> InlineKeyboardMarkup:
+        """The option buttons, after storing the key of every payload too long for callback_data."""
+        keyed = [(data, option.payload) for option in reply.options
+                 if (data := callback_data(option.payload)) != option.payload]
+        if keyed:
+            await self.store.telegram_keys.remember(keyed, self.clock())
+        return inline_keyboard(reply.options)
 
     def _media_file(self, path: str) -> Path | None:
         """Only files in our media folder are sent, whatever path a reply names."""
