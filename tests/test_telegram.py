@@ -248,6 +248,8 @@ async def test_own_contact_gives_the_phone_number(bot: Stack) -> None:
     assert budi.received[-1].buttons[0] == {"text": "Bagikan nomor telepon", "request_contact": True}
     await budi.share_contact("6281234567890", own=False)  # someone else's card: not collected
     assert budi.received == []
+    await budi.share_contact("62812³⁴⁵⁶⁷⁸")  # digits to str.isdigit, but no phone number
+    assert budi.received == []
     await budi.share_contact("6281234567890")
     assert "phone +6281234567890" in budi.text
 

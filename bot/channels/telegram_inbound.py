@@ -85,7 +85,7 @@ def own_phone(message: Message) -> str | None:
     if contact is None or message.from_user is None or contact.user_id != message.from_user.id:
         return None
     digits = contact.phone_number.strip().removeprefix("+")
-    return "+" + digits if digits.isdigit() and 6 <= len(digits) <= 15 else None
+    return "+" + digits if digits.isascii() and digits.isdigit() and 6 <= len(digits) <= 15 else None
 
 
 async def fetch_photo(message: Message, bot: Bot, media_dir: Path) -> Media | Notice | None:
