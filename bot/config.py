@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,8 +154,13 @@ class Settings:
         if 0 < len(missing) < len(twilio):
             raise SettingsError(f"WhatsApp needs all of {', '.join(twilio)}; missing {', '.join(missing)}")
         webhook_secret = secret("TELEGRAM_WEBHOOK_SECRET")
-        if mode == "webhook" and text("TELEGRAM_BOT_TOKEN") and not webhook_secret:
-            raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+        if mode == "webhook" and text("TELEGRAM_BOT_TOKEN"):
+            if not webhook_secret:
+                raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret.reveal()):
+                raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+            if not text("PUBLIC_BASE_URL"):
+                raise SettingsError("PUBLIC_BASE_URL is required when TELEGRAM_MODE=webhook (Telegram calls it)")
         log_level = (text("LOG_LEVEL") or "INFO").upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")

@@ -179,6 +179,7 @@ class Store:
         from storage.outbox import Outbox
         from storage.programmes import Programmes
         from storage.reminders import Reminders
+        from storage.telegram_keys import TelegramCallbackKeys
         from storage.users import Users
 
         self.users = Users(self.db)
@@ -191,6 +192,7 @@ class Store:
         self.programmes = Programmes(self.db)
         self.reminders = Reminders(self.db)
         self.deliveries = Deliveries(self.db)
+        self.telegram_keys = TelegramCallbackKeys(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()

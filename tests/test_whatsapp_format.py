@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.channels.whatsapp import Piece, content_variables, parse_inbound, render_pieces, sniff_image
+from bot.channels.media import sniff_image
+from bot.channels.whatsapp import Piece, content_variables, parse_inbound, render_pieces
 from handlers.i18n import use_locale
 from handlers.types import Location, Option, Reply
 from tests.fake_twilio import JPEG

@@ -16,4 +16,8 @@ def build_channels(app: App) -> list[Channel]:
         from bot.channels.whatsapp import WhatsAppChannel
 
         channels.append(WhatsAppChannel(app))
+    if app.settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(app))
     return channels

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import TextIO
 
+from bot.channels.media import MAX_PHOTO_BYTES, PHOTO_SUFFIXES, save_photo
 from bot.channels.text_menu import render_text
 from handlers.i18n import _
 from handlers.types import Incoming, Location, Media, Reply
 
 CHANNEL = "console"
-PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
 def parse_line(line: str, persona: str, media_dir: Path) -> Incoming:
@@ -45,18 +42,14 @@ def _photo_from_path(text: str, media_dir: Path) -> Media | None:
     if not text or len(text) > 1024 or "\n" in text:
         return None
     path = Path(text).expanduser()
-    mime = mimetypes.guess_type(path.name)[0]
-    if mime not in PHOTO_TYPES:
+    if mimetypes.guess_type(path.name)[0] not in PHOTO_SUFFIXES:
         return None
     try:
         if not path.is_file() or path.stat().st_size > MAX_PHOTO_BYTES:
             return None
+        return save_photo(path.read_bytes(), media_dir)
     except OSError:
         return None
-    media_dir.mkdir(parents=True, exist_ok=True)
-    stored = media_dir / f"{uuid.uuid4().hex}{mimetypes.guess_extension(mime) or '.jpg'}"
-    shutil.copyfile(path, stored)
-    return Media("photo", str(stored), mime, stored.stat().st_size)
 
 
 def render(reply: Reply) -> str:

@@ -20,12 +20,10 @@ import functools
 import json
 import logging
 import re
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -38,7 +36,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from yarl import URL
 
-from bot.channels.console import MAX_PHOTO_BYTES, PHOTO_TYPES
+from bot.channels.media import MAX_PHOTO_BYTES, PHOTO_SUFFIXES, save_photo
 from bot.channels.text_menu import render_text, split_message
 from bot.config import Settings, SettingsError, normalise_external_id
 from bot.outbox_worker import SendResult
@@ -71,8 +69,6 @@ REPLY_ATTEMPTS = 3
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 PHONE = re.compile(r"\+\d{6,15}")
 TWILIO_API_HOST = re.compile(r"api(\.[a-z0-9-]+){0,2}\.twilio\.com")  # api.twilio.com, regional api.<edge>.<region>…
-IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 # Twilio's delivery statuses in the order they happen; a late or repeated callback never moves a row back.
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
@@ -187,22 +183,13 @@ def _location(latitude: str, longitude: str, address: str) -> Location | None:
 
 
 def media_kind(content_type: str) -> str:
-    if content_type in PHOTO_TYPES:
+    if content_type in PHOTO_SUFFIXES:
         return "photo"
     for prefix, kind in (("audio/", "voice"), ("video/", "video"), ("application/", "document"), ("text/", "document")):
         if content_type.startswith(prefix):
             return kind
     return "other"
 
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type the bytes really are, whatever the sender declared."""
-    for signature, mime in IMAGE_SIGNATURES:
-        if data.startswith(signature):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 # --- the REST side --------------------------------------------------------------------------------------
@@ -619,13 +606,8 @@ class WhatsAppChannel:
             log.warning("whatsapp media from an untrusted address refused")
             return Media(kind, None, declared_type)
         data = await self._download(url)
-        mime = sniff_image(data) if data is not None else None
-        if data is None or mime is None:
-            return Media(kind, None, declared_type)
-        folder = self.settings.media_dir
-        path = folder / f"{uuid.uuid4().hex}{EXTENSIONS[mime]}"
-        await asyncio.to_thread(_write_file, path, data)
-        return Media("photo", str(path), mime, len(data))
+        saved = await asyncio.to_thread(save_photo, data, self.settings.media_dir) if data is not None else None
+        return saved or Media(kind, None, declared_type)
 
     async def _download(self, url: str) -> bytes | None:
         assert self._media is not None
@@ -648,7 +630,3 @@ class WhatsAppChannel:
             log.warning("whatsapp media download failed: %s", type(error).__name__)
             return None
 
-
-def _write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)

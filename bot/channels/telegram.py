@@ -1,0 +1,408 @@
+"""The Telegram channel: python-telegram-bot's `Application`, fed by long polling or by our webhook route.
+
+Every update becomes an `Incoming` for the engine (or a short answer the channel gives itself, see
+`telegram_inbound`); the engine's replies are rendered by `telegram_outbound`. Updates of different chats
+are handled concurrently, those of one chat strictly in the order Telegram numbered them, so a user who
+types fast is still answered step by step. Each update id is claimed by the engine, so an update that
+Telegram delivers again (after a restart, or a webhook retry) is handled once.
+
+```mermaid
+flowchart LR
+    TG[Telegram] -- getUpdates / POST /webhooks/telegram --> Q[update queue]
+    Q --> P[per-chat ordered processor] --> H[_on_update] --> E[Engine] --> O[TelegramOutbound] --> TG
+    W[OutboxWorker] --> S[TelegramSender] --> O
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import re
+from collections.abc import Awaitable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import BotCommand, BotCommandScopeChat, CallbackQuery, ChatMemberUpdated, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
+
+from bot.channels.telegram_inbound import (
+    ALLOWED_UPDATES,
+    CHANNEL,
+    MAX_DISPLAY_NAME,
+    Notice,
+    addressed_to_bot,
+    fetch_photo,
+    is_private,
+    location_of,
+    notice_text,
+    own_phone,
+    unsupported,
+)
+from bot.channels.telegram_outbound import KEY_PREFIX, TelegramOutbound, outcome_of
+from bot.channels.telegram_request import Transport, make_request
+from bot.config import Settings
+from bot.outbox_worker import SendResult
+from handlers.i18n import SUPPORTED, _, current_locale, pick_locale, use_locale
+from handlers.types import Incoming, Reply, replies_from_json
+from storage.db import Store
+from storage.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("sinergi.telegram")
+
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+KEY_RETENTION = timedelta(days=180)
+COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Up to `max_concurrent_updates` at once, but one chat's updates one after another, in order.
+
+    PTB starts one task per update in arrival order and its semaphore is fair, so the tasks of one chat
+    queue on that chat's lock in arrival order too.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # chat id -> (lock, updates holding or waiting)
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.processed = 0
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            self._count()
+            return
+        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
+        self._chats[chat.id] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+                self._count()
+        finally:
+            lock, users = self._chats[chat.id]
+            if users == 1:
+                del self._chats[chat.id]
+            else:
+                self._chats[chat.id] = (lock, users - 1)
+
+    async def wait_processed(self, count: int) -> None:
+        """Return once `count` updates have been processed in all (tests and benchmarks wait on this)."""
+        if self.processed < count:
+            future = asyncio.get_running_loop().create_future()
+            self._waiters.append((count, future))
+            await future
+
+    def _count(self) -> None:
+        self.processed += 1
+        if self._waiters:
+            for waiter in [w for w in self._waiters if w[0] <= self.processed]:
+                self._waiters.remove(waiter)
+                if not waiter[1].done():
+                    waiter[1].set_result(None)
+
+    async def initialize(self) -> None:
+        """Nothing to open: the locks live as long as a chat has updates in flight."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+
+def build_application(settings: Settings, *, transport: Transport = "aiohttp", concurrent_updates: int = 64,
+                      webhook: bool = False) -> Application:  # type: ignore[type-arg]
+    """PTB's Application for our bot, built from settings (no job queue: our scheduler does that work)."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    # Opt in to PTB 22's coming default (time periods as timedelta); otherwise every 429 warns.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.reveal())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .request(make_request(transport, connection_pool_size=256))
+        .get_updates_request(make_request(transport, connection_pool_size=2))
+        .concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
+        .job_queue(None)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class TelegramChannel:
+    """The Telegram adapter the process runs: start/stop, the webhook route, health, the outbox sender."""
+
+    name = CHANNEL
+
+    def __init__(self, app: App, *, transport: Transport = "aiohttp", concurrent_updates: int = 64,
+                 poll_timeout: float = 30.0) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.store = app.store
+        self.webhook = app.settings.telegram_mode == "webhook"
+        self.transport = transport
+        self.poll_timeout = poll_timeout
+        self.application = build_application(app.settings, transport=transport,
+                                              concurrent_updates=concurrent_updates, webhook=self.webhook)
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self.outbound = TelegramOutbound(self.application.bot, app.store, app.settings.media_dir, app.clock)
+        self.sender = TelegramSender(self.outbound, app.store, app.settings.default_locale)
+
+    @property
+    def processor(self) -> PerChatUpdateProcessor:
+        return self.application.update_processor  # type: ignore[return-value]
+
+    async def start(self) -> None:
+        await self.application.initialize()  # getMe: fails fast on a wrong token or base URL
+        await self.store.telegram_keys.purge(self.app.clock() - KEY_RETENTION)
+        await self.publish_commands()
+        await self.application.start()
+        if self.webhook:
+            assert self.settings.public_base_url and self.settings.telegram_webhook_secret
+            await self.application.bot.set_webhook(
+                self.settings.public_base_url + WEBHOOK_PATH, allowed_updates=ALLOWED_UPDATES,
+                secret_token=self.settings.telegram_webhook_secret.reveal(),
+            )
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
+                error_callback=_polling_failed,
+            )
+        log.info("telegram started as @%s mode=%s transport=%s", self.application.bot.username,
+                 self.settings.telegram_mode, self.transport)
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the updates already taken, close the HTTP sessions."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    def web_routes(self) -> list[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self._on_webhook)] if self.webhook else []
+
+    def health(self) -> dict[str, Any]:
+        username = None
+        with contextlib.suppress(RuntimeError):  # not known before getMe
+            username = self.application.bot.username
+        return {
+            "mode": self.settings.telegram_mode,
+            "transport": self.transport,
+            "running": self.application.running,
+            "bot": username,
+            "updates_processed": self.processor.processed,
+        }
+
+    async def publish_commands(self) -> None:
+        """The command menu: citizens' commands per language; officials' extra ones scoped to their chat."""
+        registry = self.app.engine.registry
+        citizen = [(name, msgid) for name, msgid, official in registry.command_help if not official]
+        official = citizen + [(name, msgid) for name, msgid, is_official in registry.command_help if is_official]
+        bot = self.application.bot
+        default = self.settings.default_locale
+        try:
+            await bot.set_my_commands(_commands(citizen, default))
+            for locale in SUPPORTED:
+                if locale != default:
+                    await bot.set_my_commands(_commands(citizen, locale), language_code=locale)
+        except TelegramError as error:
+            log.warning("could not set the command menu: %s", error)
+            return
+        officials = {chat_id: None for chat_id in self.settings.official_telegram_ids}
+        officials.update({user.external_id: user.locale for user in await self.store.users.officials()
+                          if user.channel == CHANNEL})
+        for chat_id, locale in officials.items():
+            try:
+                await bot.set_my_commands(_commands(official, locale or default),
+                                          scope=BotCommandScopeChat(int(chat_id)))
+            except TelegramError as error:  # e.g. an official who has not opened the bot yet
+                log.warning("could not set official commands for a chat: %s", error)
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        """Telegram's POST: refuse unless it carries our secret; queue the update for the processor."""
+        secret = self.settings.telegram_webhook_secret
+        given = request.headers.get(SECRET_HEADER, "")
+        if secret is None or not hmac.compare_digest(given.encode(), secret.reveal().encode()):
+            log.warning("telegram webhook refused: wrong or missing secret token")
+            return web.Response(status=403)
+        if not self.application.running:
+            return web.Response(status=503)  # Telegram retries later
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError):
+            update = None
+        if update is None:
+            return web.Response(status=400)
+        await self.application.update_queue.put(update)
+        return web.Response()
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.my_chat_member is not None:
+            await self._on_membership(update.my_chat_member)
+        elif update.callback_query is not None:
+            await self._on_press(update, update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update, update.message)
+        elif update.edited_message is not None:
+            edited = update.edited_message
+            if is_private(edited) and edited.location is None:  # live locations move by editing: no answer
+                await self._notice(edited, "edited")
+
+    async def _on_message(self, update: Update, message: Message) -> None:
+        bot = self.application.bot
+        if not is_private(message):
+            if addressed_to_bot(message, bot.id, bot.username):
+                await self._notice(message, "group")
+            return
+        if unsupported(message):
+            await self._notice(message, "unsupported")
+            return
+        media = await fetch_photo(message, bot, self.settings.media_dir)
+        if isinstance(media, str):
+            await self._notice(message, media)
+            return
+        text = message.text or message.caption or ""
+        location = location_of(message)
+        phone = own_phone(message)
+        if not (text or location or media or phone):
+            return  # service messages (pins, joins) and other people's contact cards
+        sender = message.from_user
+        incoming = Incoming(
+            CHANNEL, str(message.chat_id), text=text, location=location, media=(media,) if media else (),
+            phone=phone, message_id=str(update.update_id),
+            display_name=sender.full_name[:MAX_DISPLAY_NAME] if sender else None,
+            language_hint=sender.language_code if sender else None,
+        )
+        replies = await self.app.engine.handle(incoming)
+        await self._send(message.chat_id, replies, current_locale())  # the engine set the user's locale
+
+    async def _on_press(self, update: Update, query: CallbackQuery) -> None:
+        """Answer the press at once, let the engine act, then take the keyboard off the pressed message."""
+        answered = asyncio.create_task(_answer(query))
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE or not query.data:
+            await answered
+            return
+        payload = query.data
+        if payload.startswith(KEY_PREFIX):  # an unknown key stays as it is: the engine calls it outdated
+            payload = await self.store.telegram_keys.payload(payload) or payload
+        incoming = Incoming(
+            CHANNEL, str(chat.id), payload=payload, message_id=str(update.update_id),
+            display_name=query.from_user.full_name[:MAX_DISPLAY_NAME], language_hint=query.from_user.language_code,
+        )
+        replies = await self.app.engine.handle(incoming)
+        locale = current_locale()
+        await answered
+        try:
+            rest = await self.outbound.after_press(query, replies)
+        except Forbidden:
+            await self.store.users.mark_unreachable(CHANNEL, str(chat.id))
+            return
+        await self._send(chat.id, rest, locale)
+
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
+        """A user who blocks the bot is unreachable until they write again."""
+        if change.chat.type == ChatType.PRIVATE and change.new_chat_member.status == ChatMemberStatus.BANNED:
+            await self.store.users.mark_unreachable(CHANNEL, str(change.chat.id))
+            log.info("telegram user blocked the bot; marked unreachable")
+
+    async def _notice(self, message: Message, notice: Notice) -> None:
+        locale = await self._locale_for(message)
+        with use_locale(locale):
+            text = notice_text(notice, self.application.bot.username)
+        await self._send(message.chat_id, [Reply(text)], locale)
+
+    async def _send(self, chat_id: int, replies: Sequence[Reply], locale: str) -> None:
+        try:
+            await self.outbound.send(chat_id, replies, locale)
+        except Forbidden:
+            await self.store.users.mark_unreachable(CHANNEL, str(chat_id))
+            log.info("telegram chat unreachable while replying; marked")
+
+    async def _locale_for(self, message: Message) -> str:
+        """The language of someone the engine did not see this time: their stored choice, else their app's."""
+        user = await self.store.users.find(CHANNEL, str(message.chat_id))
+        hint = message.from_user.language_code if message.from_user else None
+        return pick_locale(user.locale if user else None, hint, default=self.settings.default_locale)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log first; then, if a private chat is waiting for an answer, say something kind."""
+        log.error("telegram update failed", exc_info=context.error)
+        message = update.effective_message if isinstance(update, Update) else None
+        if message is None or not is_private(message):
+            return
+        with contextlib.suppress(TelegramError):
+            with use_locale(await self._locale_for(message)):
+                text = _("Sorry, something went wrong on our side. Please try again in a moment, or type MENU.")
+            await self.application.bot.send_message(message.chat_id, text)
+
+
+class TelegramSender:
+    """Outbox delivery on Telegram: send, and say what Telegram's answer means for the message."""
+
+    channel = CHANNEL
+
+    def __init__(self, outbound: TelegramOutbound, store: Store, default_locale: str) -> None:
+        self.outbound = outbound
+        self.store = store
+        self.default_locale = default_locale
+
+    async def send(self, message: OutboxMessage) -> SendResult:
+        try:
+            chat_id = int(message.external_id)
+            replies = replies_from_json(message.body)
+        except (ValueError, TypeError, KeyError) as error:
+            return SendResult("final", error=f"unreadable outbox message: {type(error).__name__}")
+        locale = await self._recipient_locale(message, replies)
+        try:
+            last_id = await self.outbound.send(chat_id, replies, locale)
+        except TelegramError as error:
+            return outcome_of(error)
+        return SendResult.sent(str(last_id) if last_id is not None else None)
+
+    async def _recipient_locale(self, message: OutboxMessage, replies: Sequence[Reply]) -> str:
+        """Texts are already in the recipient's language; only our own button words may need it."""
+        if message.user_id is None or not any(reply.request or not reply.text for reply in replies):
+            return self.default_locale
+        user = await self.store.users.get(message.user_id)
+        return pick_locale(user.locale if user else None, default=self.default_locale)
+
+
+def _commands(entries: Sequence[tuple[str, str]], locale: str) -> list[BotCommand]:
+    seen: set[str] = set()
+    commands = []
+    with use_locale(locale):
+        for name, msgid in entries:
+            if COMMAND_NAME.fullmatch(name) and name not in seen:
+                seen.add(name)
+                commands.append(BotCommand(name, _(msgid)[:256]))
+    return commands[:100]
+
+
+async def _answer(query: CallbackQuery) -> None:
+    """Stop the button's spinner; a query too old to answer is no reason to stop."""
+    try:
+        await query.answer()
+    except BadRequest as error:
+        log.debug("callback query not answered: %s", error.message)
+
+
+def _polling_failed(error: TelegramError) -> None:
+    log.warning("telegram polling failed, retrying: %s", error)

@@ -1,0 +1,156 @@
+"""The outbox on Telegram: what each Telegram answer means for a queued message, through the real worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.outbox_worker import OutboxWorker
+from handlers.notify import notify
+from handlers.types import Option, Reply
+from storage.clock import from_db
+from storage.outbox import OutboxMessage
+from storage.users import User
+from tests.fake_telegram import FakeTelegram
+from tests.support import FakeClock
+from tests.telegram_support import JPEG, Stack, running_bot, telegram_settings
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = await FakeTelegram().start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stack]:
+    async with running_bot(telegram_settings(tmp_path, fake), fake, clock) as stack:
+        yield stack
+
+
+async def citizen(stack: Stack, chat_id: int = 7001, locale: str = "id") -> User:
+    user = await stack.app.store.users.touch_or_create("telegram", str(chat_id), "Budi", stack.app.clock())
+    await stack.app.store.users.update(user.id, locale=locale)
+    return user
+
+
+async def queue(stack: Stack, user: User, *replies: Reply) -> OutboxMessage:
+    async with stack.app.store.transaction():
+        await notify(stack.app.store, [user], "report_status", lambda: list(replies), stack.app.clock())
+    return (await stack.app.store.outbox.for_user(user.id))[-1]
+
+
+async def deliver(stack: Stack, clock: FakeClock) -> list[OutboxMessage]:
+    await OutboxWorker(stack.app.store, stack.channel.sender, clock=clock).drain_once()
+    return await stack.app.store.outbox.for_user((await stack.app.store.users.find("telegram", "7001")).id)
+
+
+async def test_a_notification_is_sent_with_its_keyboard(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Laporan LPR-2026-000123 selesai <3", (Option("Lihat", "report:123"),)))
+    [message] = await deliver(bot, clock)
+    [sent] = bot.fake.of("sendMessage", 7001)
+    assert sent.text == "Laporan LPR-2026-000123 selesai <3"
+    assert sent.buttons == [{"text": "Lihat", "callback_data": "report:123"}]
+    assert message.state == "sent"
+    row = await bot.app.store.db.fetchone("SELECT provider_message_id FROM outbox WHERE id = ?", (message.id,))
+    assert row["provider_message_id"] == str(sent.result["message_id"])
+
+
+async def test_429_waits_as_long_as_telegram_asks(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman"))
+    bot.fake.fail("sendMessage", 429, retry_after=7)
+    [message] = await deliver(bot, clock)
+    assert message.state == "pending" and "RetryAfter" in (message.last_error or "")
+    row = await bot.app.store.db.fetchone("SELECT not_before FROM outbox WHERE id = ?", (message.id,))
+    assert from_db(row["not_before"]) == clock() + timedelta(seconds=7)
+    clock.advance(seconds=6)
+    [message] = await deliver(bot, clock)
+    assert message.state == "pending" and len(bot.fake.of("sendMessage")) == 1  # not yet
+    clock.advance(seconds=1)
+    [message] = await deliver(bot, clock)
+    assert message.state == "sent" and message.attempts == 2
+
+
+@pytest.mark.parametrize("description", ["Forbidden: bot was blocked by the user", "Forbidden: user is deactivated"])
+async def test_403_stops_sending_to_that_user(bot: Stack, clock: FakeClock, description: str) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman"))
+    bot.fake.fail("sendMessage", 403, description)
+    [message] = await deliver(bot, clock)
+    assert message.state == "failed" and "Forbidden" in (message.last_error or "")
+    assert (await bot.app.store.users.get(user.id)).unreachable  # type: ignore[union-attr]
+    async with bot.app.store.transaction():  # nothing more is queued for them
+        queued = await notify(bot.app.store, [await bot.app.store.users.get(user.id)], "broadcast",  # type: ignore[list-item]
+                              lambda: [Reply("Lagi")], clock())
+    assert queued == 0
+
+
+async def test_400_chat_not_found_is_final_and_unreachable(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman"))
+    bot.fake.fail("sendMessage", 400, "Bad Request: chat not found")
+    [message] = await deliver(bot, clock)
+    assert message.state == "failed"
+    assert (await bot.app.store.users.get(user.id)).unreachable  # type: ignore[union-attr]
+
+
+async def test_other_400_is_final_but_the_user_stays_reachable(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman"))
+    bot.fake.fail("sendMessage", 400, "Bad Request: can't parse entities")
+    [message] = await deliver(bot, clock)
+    assert message.state == "failed" and "can't parse entities" in (message.last_error or "").lower()
+    assert not (await bot.app.store.users.get(user.id)).unreachable  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_errors_are_retried_with_backoff(bot: Stack, clock: FakeClock, status: int) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman"))
+    bot.fake.fail("sendMessage", status)
+    [message] = await deliver(bot, clock)
+    assert message.state == "pending" and "NetworkError" in (message.last_error or "")
+    row = await bot.app.store.db.fetchone("SELECT not_before FROM outbox WHERE id = ?", (message.id,))
+    assert from_db(row["not_before"]) > clock()
+    clock.advance(minutes=1)
+    [message] = await deliver(bot, clock)
+    assert message.state == "sent"
+
+
+async def test_an_unreachable_server_is_retried(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman"))
+    await bot.fake.close()  # connection refused from now on
+    [message] = await deliver(bot, clock)
+    assert message.state == "pending" and "NetworkError" in (message.last_error or "")
+
+
+async def test_photos_upload_and_our_button_words_follow_the_recipient(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot, locale="en")
+    media_dir = bot.app.settings.media_dir
+    media_dir.mkdir(parents=True, exist_ok=True)
+    (media_dir / "proof.jpg").write_bytes(JPEG)
+    outside = media_dir.parent / "secret.jpg"
+    outside.write_bytes(JPEG)
+    await queue(bot, user, Reply("Before and after", media=(str(media_dir / "proof.jpg"), str(outside))),
+                Reply("Where exactly?", request="location"))
+    [message] = await deliver(bot, clock)
+    assert message.state == "sent"
+    [photo] = bot.fake.of("sendPhoto", 7001)  # the file outside the media folder was not sent
+    assert photo.files["photo"] == JPEG
+    asked = bot.fake.of("sendMessage", 7001)[-1]
+    assert asked.buttons[0] == {"text": "Send location", "request_location": True}
+
+
+async def test_an_unreadable_outbox_row_is_finished_not_retried(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    message = await queue(bot, user, Reply("x"))
+    await bot.app.store.db.execute("UPDATE outbox SET body = ? WHERE id = ?", ("{not json", message.id))
+    [message] = await deliver(bot, clock)
+    assert message.state == "failed" and "unreadable" in (message.last_error or "")
