@@ -15,7 +15,7 @@ from bot.logging_setup import setup_logging
 log = logging.getLogger("sinergi")
 
 # Modules that add subcommands: each has `add_commands(subparsers)`; handlers set `func(args, settings)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("bot.cli_reports",)
 
 
 def build_parser() -> argparse.ArgumentParser:

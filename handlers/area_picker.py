@@ -11,10 +11,10 @@ from handlers.i18n import _
 from handlers.types import Option
 
 
-async def ask_kecamatan(ctx: Context) -> None:
+async def ask_kecamatan(ctx: Context, question: str | None = None) -> None:
     kecamatan = await ctx.store.areas.kecamatan_list()
     ctx.say(
-        _("Which kecamatan do you live in? Choose one, or type its name (or your desa's name)."),
+        question or _("Which kecamatan do you live in? Choose one, or type its name (or your desa's name)."),
         [Option(k.name, f"kec:{k.code}") for k in kecamatan],
     )
 

@@ -149,8 +149,10 @@ class Store:
         from storage.areas import Areas
         from storage.audit import AuditLog
         from storage.conversations import Conversations
+        from storage.holidays import LocalHolidays
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
+        from storage.reports import Reports
         from storage.users import Users
 
         self.users = Users(self.db)
@@ -159,6 +161,8 @@ class Store:
         self.areas = Areas(self.db)
         self.outbox = Outbox(self.db)
         self.audit = AuditLog(self.db)
+        self.reports = Reports(self.db)
+        self.holidays = LocalHolidays(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()
