@@ -79,14 +79,15 @@ class Engine:
         ctx = Context(self.store, self.config.services, user, msg, draft, now, before, self.registry)
 
         state = before
-        if state and conversation.updated_at and not state.startswith("onboarding."):
+        if state and state != menu.MAIN and conversation.updated_at and not state.startswith("onboarding."):
             idle = now - conversation.updated_at
             if idle > timedelta(minutes=self.config.services.conversation_timeout_minutes):
                 ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
                 state, offered = None, []
                 draft.clear()
                 ctx.state = None
-                ctx.next_state = menu.MAIN
+                if not (msg.payload and self.registry.find_action(msg.payload)):  # a notification's button still acts
+                    ctx.next_state = menu.MAIN
 
         if ctx.next_state is _STAY:
             await self._route(ctx, msg, offered)
