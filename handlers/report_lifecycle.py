@@ -129,6 +129,12 @@ def can_reopen(report: Report, user: User, at: datetime) -> bool:
     return until is not None and report.reporter_user_id == user.id and at < until
 
 
+def may_act_on(user: User, kecamatan_code: str) -> bool:
+    """The server-side rule of `Context.require_official`, for choosing whom to notify."""
+    limit = user.official_kecamatan_code
+    return user.is_official and (user.is_admin or not limit or kecamatan_code.startswith(limit))
+
+
 async def is_visible_to_citizen(store: Store, report: Report, user: User) -> bool:
     """A citizen sees only their own reports and those they support."""
     return report.reporter_user_id == user.id or await store.reports.is_supporter(report.id, user.id)
@@ -219,7 +225,7 @@ async def reopen(store: Store, report: Report, reporter: User, reason: str, now:
         updated = await change_status(store, report, "diverifikasi", now, tz, actor=reporter, note=reason,
                                       event="reopened", default_locale=default_locale)
         handlers = [await store.users.get(user_id) for user_id in sorted(await store.reports.handler_ids(updated))]
-        officials = [u for u in handlers if u is not None]
+        officials = [u for u in handlers if u is not None and may_act_on(u, updated.kecamatan_code)]
         if not officials:
             officials = await store.users.officials(updated.kecamatan_code)
         category = await store.reports.categories.get(updated.category_code)
@@ -259,7 +265,8 @@ async def queue_overdue_reminders(store: Store, at: datetime, tz: ZoneInfo, defa
             return 0
         per_official: dict[int, tuple[User, list[Report]]] = {}
         for report in await overdue(store, at):
-            recipients = await store.reports.units.members(report.unit_code) if report.unit_code else []
+            members = await store.reports.units.members(report.unit_code) if report.unit_code else []
+            recipients = [u for u in members if may_act_on(u, report.kecamatan_code)]
             for user in recipients or await store.users.officials(report.kecamatan_code):
                 per_official.setdefault(user.id, (user, []))[1].append(report)
         for user, reports in per_official.values():

@@ -45,6 +45,7 @@ from handlers.report_lifecycle import (
     category_name,
     change_status,
     due_date_text,
+    may_act_on,
     osm_link,
     place_text,
     status_label,
@@ -461,7 +462,8 @@ async def handle_assign(ctx: Context) -> None:
         await ctx.store.reports.add_history(report.id, ctx.now, "assigned", ctx.user.id, status=report.status,
                                             unit_code=unit.code)
         await ctx.audit("report.assign", report=report.number, unit=unit.code)
-        members = [u for u in await ctx.store.reports.units.members(unit.code) if u.id != ctx.user.id]
+        members = [u for u in await ctx.store.reports.units.members(unit.code)
+                   if u.id != ctx.user.id and may_act_on(u, report.kecamatan_code)]
         category = await ctx.store.reports.categories.get(report.category_code)
 
         def compose() -> list[Reply]:
