@@ -4,7 +4,7 @@
     sinergi reports overdue
     sinergi reports categories [CODE --id NAME --en NAME [--unit UNIT] [--position N] [--hide|--show]]
     sinergi reports units [CODE --id NAME --en NAME [--position N] [--hide|--show]]
-    sinergi reports holidays [--add YYYY-MM-DD NAME | --remove YYYY-MM-DD]
+    sinergi reports holidays [--add YYYY-MM-DD NAME | --remove YYYY-MM-DD | --year YYYY]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.config import Settings
 from handlers.i18n import set_timezone, use_locale
 from handlers.report_lifecycle import overdue
 from handlers.reports_official import export_csv
+from handlers.workdays import national_holidays
 from storage.clock import utc_now
 from storage.db import Store, open_store
 from storage.reports import ReportFilter
@@ -53,6 +54,7 @@ def add_commands(subparsers: Any) -> None:
     holidays = sub.add_parser("holidays", help="list local holidays, or add/remove one")
     holidays.add_argument("--add", nargs=2, metavar=("DATE", "NAME"), help="declare a local holiday")
     holidays.add_argument("--remove", type=_day, metavar="DATE", help="remove a local holiday")
+    holidays.add_argument("--year", type=int, help="also list that year's national holidays and cuti bersama")
     holidays.set_defaults(func=cmd_holidays)
 
 
@@ -192,7 +194,13 @@ def cmd_holidays(args: argparse.Namespace, settings: Settings) -> int:
             found = await store.holidays.remove(args.remove)
             print(f"removed {args.remove.isoformat()}" if found else f"no local holiday on {args.remove.isoformat()}")
         else:
-            for day, name in (await store.holidays.all()).items():
+            local = await store.holidays.all()
+            if args.year:
+                calendar = {**national_holidays(args.year), **{d: f"{n} (local)" for d, n in local.items()
+                                                             if d.year == args.year}}
+            else:
+                calendar = local
+            for day, name in sorted(calendar.items()):
                 print(f"{day.isoformat()}\t{name}")
         return 0
 

@@ -82,7 +82,7 @@ def _limit(user: User) -> str | None:
 
 
 def _filters(ctx: Context) -> dict[str, Any]:
-    return ctx.draft.setdefault("filters", {})  # type: ignore[no-any-return]
+    return ctx.draft.setdefault("filters", {})
 
 
 def current_filter(ctx: Context) -> ReportFilter:

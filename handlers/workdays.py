@@ -19,16 +19,17 @@ from zoneinfo import ZoneInfo
 import holidays
 
 MAX_WORKING_DAYS = 366  # far beyond any deadline we use; bounds the day-by-day walk
+_CATEGORIES = ("public", "government")  # government: cuti bersama
 
 
 @functools.cache
 def _national() -> holidays.HolidayBase:
-    return holidays.country_holidays("ID", categories=("public", "government"), language="id")
+    return holidays.country_holidays("ID", categories=_CATEGORIES, language="id")
 
 
-def holiday_name(day: date) -> str | None:
-    """The Indonesian name of a national holiday or cuti bersama on `day`, if it is one."""
-    return _national().get(day)
+def national_holidays(year: int) -> dict[date, str]:
+    """National holidays and cuti bersama of one year, with their Indonesian names, in date order."""
+    return dict(sorted(holidays.country_holidays("ID", categories=_CATEGORIES, language="id", years=year).items()))
 
 
 def is_working_day(day: date, local: Collection[date] = ()) -> bool:
@@ -46,18 +47,6 @@ def add_working_days(start: date, count: int, local: Collection[date] = ()) -> d
         if is_working_day(day, local):
             remaining -= 1
     return day
-
-
-def working_days_between(start: date, end: date, local: Collection[date] = ()) -> int:
-    """How many working days lie after `start` up to and including `end` (0 when `end` <= `start`)."""
-    if (end - start).days > MAX_WORKING_DAYS * 2:
-        raise ValueError("range too long")
-    count = 0
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day, local)
-    return count
 
 
 def deadline(moment: datetime, count: int, tz: ZoneInfo, local: Collection[date] = ()) -> datetime:

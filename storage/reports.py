@@ -245,8 +245,8 @@ class Reports:
                ORDER BY id""",
             (report_id, limit),
         )
-        return [HistoryEntry(from_db(r["at"]) or datetime.min, r["actor_user_id"], r["event"], r["status"],
-                             r["unit_code"], r["note"]) for r in rows]
+        return [HistoryEntry(_moment(r["at"]), r["actor_user_id"], r["event"], r["status"], r["unit_code"],
+                             r["note"]) for r in rows]
 
     async def photos(self, report_id: int) -> list[str]:
         rows = await self.db.fetchall("SELECT path FROM report_photos WHERE report_id = ? ORDER BY id", (report_id,))
@@ -472,6 +472,12 @@ class ReportUnits:
             (unit_code,),
         )
         return [User.from_row(row) for row in rows]
+
+
+def _moment(text: str) -> datetime:
+    moment = from_db(text)
+    assert moment is not None
+    return moment
 
 
 def _category(row: Row) -> Category:

@@ -69,6 +69,10 @@ def test_categories_units_and_holidays_change_without_code(
     listed = capfdbinary.readouterr().out.decode()
     assert "tata_ruang\tTata ruang & bangunan\tZoning & buildings\tDISPERTARU" in listed
     assert "lainnya\tLainnya\tOther\t-\thidden" in listed and "bogus" not in listed
+    assert _run(settings, "reports", "holidays", "--year", "2026") == 0
+    calendar = capfdbinary.readouterr().out.decode()
+    assert "2026-12-24\tCuti Bersama Hari Raya Natal" in calendar
+    assert "2026-12-31\tCuti akhir tahun (contoh) (local)" in calendar
 
     async def check() -> None:
         store = await open_store(settings.database_path)

@@ -11,9 +11,8 @@ from handlers.workdays import (
     add_working_days,
     deadline,
     due_day,
-    holiday_name,
     is_working_day,
-    working_days_between,
+    national_holidays,
 )
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -60,21 +59,12 @@ def test_is_working_day(day: date, local: tuple[date, ...], expected: bool, why:
     assert is_working_day(day, local) is expected, why
 
 
-@pytest.mark.parametrize(("start", "end", "expected"), [
-    (date(2026, 11, 30), date(2026, 12, 4), 4),     # Tue..Fri
-    (date(2026, 12, 4), date(2026, 12, 7), 1),      # the weekend does not count
-    (date(2026, 12, 23), date(2026, 12, 31), 4),    # 24, 25 off; 28, 29, 30, 31
-    (date(2026, 12, 7), date(2026, 12, 7), 0),
-    (date(2026, 12, 7), date(2026, 12, 1), 0),
-])
-def test_working_days_between(start: date, end: date, expected: int) -> None:
-    assert working_days_between(start, end) == expected
-
-
-def test_cuti_bersama_and_holidays_have_indonesian_names() -> None:
-    assert "Natal" in (holiday_name(date(2026, 12, 25)) or "")
-    assert "Cuti Bersama" in (holiday_name(date(2026, 12, 24)) or "")
-    assert holiday_name(date(2026, 12, 7)) is None
+def test_national_holidays_include_cuti_bersama_with_indonesian_names() -> None:
+    calendar = national_holidays(2026)
+    assert calendar[date(2026, 12, 25)] == "Hari Raya Natal"
+    assert "Cuti Bersama" in calendar[date(2026, 12, 24)]
+    assert date(2026, 12, 7) not in calendar and all(day.year == 2026 for day in calendar)
+    assert list(calendar) == sorted(calendar)
 
 
 def test_deadline_ends_at_district_midnight_after_the_due_day() -> None:
