@@ -18,6 +18,7 @@ log = logging.getLogger("sinergi")
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli_maintenance",
     "bot.cli_consultations",
+    "bot.cli_reports",
 )
 
 

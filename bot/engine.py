@@ -44,6 +44,7 @@ class Engine:
         self.config = config
         self.registry = registry or build_registry()
         self.clock = clock
+        self._failures: dict[tuple[str, str], int] = {}  # failed turns in a row, per user
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         started = time.perf_counter()
@@ -61,6 +62,7 @@ class Engine:
         except Exception:
             log.exception("failed handling message channel=%s message_id=%s", msg.channel, msg.message_id)
             return await self._recover(msg)
+        self._failures.pop((msg.channel, msg.external_id), None)
         if outcome is None:
             log.info("duplicate channel=%s message_id=%s ignored", msg.channel, msg.message_id)
             return []
@@ -86,7 +88,7 @@ class Engine:
         ctx = Context(self.store, self.config.services, user, msg, draft, now, before, self.registry)
 
         state = before
-        if state and conversation.updated_at and not state.startswith("onboarding."):
+        if state and state != menu.MAIN and conversation.updated_at and not state.startswith("onboarding."):
             idle = now - conversation.updated_at
             if idle > timedelta(minutes=self.config.services.conversation_timeout_minutes):
                 state, offered = None, []
@@ -111,8 +113,17 @@ class Engine:
         return ctx.replies, user.id, before, state
 
     async def _recover(self, msg: Incoming) -> list[Reply]:
-        """After a bug: the turn was rolled back; put the user back at the menu so they are never stuck."""
+        """After a bug the turn is rolled back and the draft kept, so a passing fault costs nothing; a second
+        failure in a row puts the user back at the menu, so a broken step never holds anyone."""
         set_locale(self.config.services.default_locale)
+        key = (msg.channel, msg.external_id)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        if self._failures[key] < 2 or len(self._failures) > 10_000:
+            if len(self._failures) > 10_000:
+                self._failures.clear()
+            return [Reply(_("Sorry, something went wrong on our side. Please try again in a moment, "
+                            "or type MENU."))]
+        del self._failures[key]
         try:
             async with self.store.transaction():
                 user = await self.store.users.find(msg.channel, msg.external_id)

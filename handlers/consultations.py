@@ -456,7 +456,7 @@ async def _may_support(ctx: Context, proposal: Proposal, consultation: Consultat
 
 def describe_proposal(proposal: Proposal) -> str:
     lines = [proposal.title,
-             _("Category: {category}").format(category=_(CATEGORY_LABELS.get(proposal.category, N_("Other")))),
+             _("Sector: {category}").format(category=_(CATEGORY_LABELS.get(proposal.category, N_("Other")))),
              _("Location: {location}").format(location=proposal.location)]
     if proposal.latitude is not None and proposal.longitude is not None:
         lines.append(_("Map: {link}").format(link=map_link(proposal.latitude, proposal.longitude)))

@@ -118,10 +118,11 @@ def format_datetime(moment: datetime) -> str:
     return _("{day} at {time} {zone}").format(day=day, time=clock, zone=zone).strip()
 
 
-def format_date(day: date | datetime) -> str:
+def format_date(day: date | datetime, format: str | None = None) -> str:
+    """'Senin, 30 November 2026' by default, '30 Nov 2026' with "medium", in the district's time zone."""
     if isinstance(day, datetime):
         day = day.astimezone(_timezone.get()).date()
-    return _babel_format_date(day, format=_day_pattern(), locale=_locale.get())
+    return _babel_format_date(day, format=format or _day_pattern(), locale=_locale.get())
 
 
 def format_number(number: int | float | Decimal) -> str:

@@ -10,6 +10,8 @@ from handlers import (
     privacy,
     programmes,
     programmes_official,
+    reports,
+    reports_official,
     settings,
 )
 from handlers.flow import Registry
@@ -19,6 +21,8 @@ FLOW_MODULES = (
     onboarding,
     settings,
     privacy,
+    reports,
+    reports_official,
     consultations,
     consultations_official,
     programmes,

@@ -175,10 +175,12 @@ class Store:
         from storage.consultations import Consultations
         from storage.conversations import Conversations
         from storage.deliveries import Deliveries
+        from storage.holidays import LocalHolidays
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
         from storage.programmes import Programmes
         from storage.reminders import Reminders
+        from storage.reports import Reports
         from storage.telegram_keys import TelegramCallbackKeys
         from storage.users import Users
 
@@ -189,9 +191,11 @@ class Store:
         self.outbox = Outbox(self.db)
         self.audit = AuditLog(self.db)
         self.consultations = Consultations(self.db)
+        self.deliveries = Deliveries(self.db)
+        self.holidays = LocalHolidays(self.db)
         self.programmes = Programmes(self.db)
         self.reminders = Reminders(self.db)
-        self.deliveries = Deliveries(self.db)
+        self.reports = Reports(self.db)
         self.telegram_keys = TelegramCallbackKeys(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]

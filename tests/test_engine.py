@@ -166,7 +166,10 @@ async def test_a_failing_step_rolls_back_and_answers_kindly(chat: Chat, app: App
     assert replies and "gangguan" in replies[0].text
     user = await app.store.users.find("console", "warga")
     assert user is not None and user.display_name == "warga", "the half-done write was rolled back"
-    assert await state_of(app) is None, "the user is back at the menu, not stuck"
+    assert await state_of(app) == "menu.main", "one passing fault keeps the conversation where it was"
+    replies = await chat.send(payload="broken")
+    assert replies and "gangguan" in replies[0].text
+    assert await state_of(app) is None, "a second failure in a row puts the user back at the menu"
     await chat.send("menu")
     assert "Lapor masalah" in chat.labels
 

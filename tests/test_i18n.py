@@ -42,6 +42,21 @@ def test_every_msgid_in_the_source_has_a_translation(locale: str) -> None:
     assert not missing, f"{len(missing)} untranslated ({locale}):\n" + "\n".join(missing[:20])
 
 
+def test_one_msgid_has_one_translation_across_domains() -> None:
+    """All domains merge into one catalog per language, so a msgid must mean the same everywhere."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((LOCALES / "id" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as handle:
+            for message in read_po(handle, locale="id"):
+                if not (message.id and message.string):
+                    continue
+                first = seen.setdefault(message.id, (po.stem, message.string))
+                if first[1] != message.string:
+                    clashes.append(f"{message.id!r}: {first} vs {(po.stem, message.string)}")
+    assert not clashes, "\n".join(clashes)
+
+
 def test_placeholders_survive_translation() -> None:
     import string
 
