@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import holidays
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from handlers import report_lifecycle, workdays
 from handlers.flow import Registry, Services
 from handlers.i18n import set_timezone
 from storage.clock import utc_now
@@ -51,16 +51,6 @@ class DailyTask:
     working_days_only: bool
 
 
-class IndonesianWorkingDays:
-    """Monday to Friday, except national holidays and cuti bersama (the `holidays` package's ID calendar)."""
-
-    def __init__(self) -> None:
-        self._holidays = holidays.country_holidays("ID", categories=("public", "government"))
-
-    def __call__(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays
-
-
 class Scheduler:
     def __init__(self, store: Store, registry: Registry, services: Services,
                  clock: Callable[[], datetime] = utc_now, on_queued: Callable[[], None] | None = None,
@@ -70,7 +60,7 @@ class Scheduler:
         self.services = services
         self.clock = clock
         self.on_queued = on_queued
-        self.is_working_day = is_working_day or IndonesianWorkingDays()
+        self.is_working_day = is_working_day or workdays.is_working_day
         self.daily: dict[str, DailyTask] = {}
         self.aps = AsyncIOScheduler(timezone=services.timezone)
         self._running: set[asyncio.Task[object]] = set()
@@ -229,4 +219,15 @@ def build_scheduler(app: App) -> Scheduler:
     scheduler = Scheduler(app.store, app.engine.registry, app.engine.config.services, clock=app.clock,
                           on_queued=app.wake_outbox)
     scheduler.add_daily("retention", 3, 0, purge_old_data, working_days_only=False)
+    services = app.engine.config.services
+
+    async def overdue_reports(store: Store, now: datetime) -> None:
+        await report_lifecycle.queue_overdue_reminders(store, now, services.timezone, services.default_locale)
+
+    async def close_answered_reports(store: Store, now: datetime) -> None:
+        await report_lifecycle.auto_close(store, now, services.timezone, services.default_locale)
+
+    # LAPOR! clock: reminders to the handling unit each working day at 08.00; answered reports close by themselves
+    scheduler.add_daily("report_overdue", 8, 0, overdue_reports)
+    scheduler.add_daily("report_autoclose", 7, 30, close_answered_reports)
     return scheduler

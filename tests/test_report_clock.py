@@ -124,3 +124,20 @@ async def test_resolved_report_closes_itself_after_10_working_days(app: App, clo
     assert await auto_close(app.store, wib(2026, 12, 16), WIB) == []
     still_open = await app.store.reports.get(other.id)
     assert still_open is not None and still_open.status == "diverifikasi"
+
+
+async def test_the_scheduler_runs_the_report_clock_each_working_day(app: App, clock: FakeClock) -> None:
+    """The daily tasks `report_overdue` (08.00) and `report_autoclose` are wired into the real scheduler."""
+    from bot.scheduler import build_scheduler
+
+    report = await _sent_by_chat(app)
+    handler = await official(app)
+    scheduler = build_scheduler(app)
+    assert {"report_overdue", "report_autoclose"} <= set(scheduler.daily)
+    assert not await scheduler.run_daily("report_overdue", wib(2026, 12, 5, 8))  # Saturday: not a working day
+    assert await outbox_of(app.store, await user_of(app, handler), "report_overdue") == []
+    assert await scheduler.run_daily("report_overdue", wib(2026, 12, 7, 8))  # Monday: verification is overdue
+    reminders = await outbox_of(app.store, await user_of(app, handler), "report_overdue")
+    assert len(reminders) == 1 and report.number in texts(reminders[0])
+    await scheduler.run_daily("report_overdue", wib(2026, 12, 7, 8, 1))
+    assert len(await outbox_of(app.store, await user_of(app, handler), "report_overdue")) == 1, "once a day"

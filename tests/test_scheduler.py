@@ -239,9 +239,8 @@ async def test_daily_tasks_run_at_eight_on_working_days_only(settings: Settings,
 
 
 def test_indonesian_working_days_skip_weekends_and_national_holidays() -> None:
-    from bot.scheduler import IndonesianWorkingDays
+    from handlers.workdays import is_working_day as working
 
-    working = IndonesianWorkingDays()
     assert working(date(2026, 11, 30)) and not working(date(2026, 11, 29))           # Monday / Sunday
     assert not working(date(2026, 8, 17)) and not working(date(2026, 12, 24))        # Merdeka / cuti bersama
 
