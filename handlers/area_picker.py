@@ -6,9 +6,37 @@ offered to choose from. A desa name typed at the kecamatan question is understoo
 
 from __future__ import annotations
 
-from handlers.flow import Context
+from collections.abc import Awaitable, Callable
+
+from handlers.flow import Context, Step
 from handlers.i18n import _
 from handlers.types import Option
+
+DesaChosen = Callable[[Context, str], Awaitable[None]]
+
+
+def home_steps(flow: str, on_chosen: DesaChosen) -> dict[str, Step]:
+    """The `<flow>.kecamatan` and `<flow>.desa` steps for where someone lives; `on_chosen(ctx, desa_code)`."""
+    kecamatan_step, desa_step = f"{flow}.kecamatan", f"{flow}.desa"
+
+    async def ask_home_kecamatan(ctx: Context) -> None:
+        await ask_kecamatan(ctx)
+
+    async def handle_home_kecamatan(ctx: Context) -> None:
+        desa_code = await handle_kecamatan(ctx, desa_step)
+        if desa_code:
+            await on_chosen(ctx, desa_code)
+
+    async def ask_home_desa(ctx: Context) -> None:
+        await ask_desa(ctx)
+
+    async def handle_home_desa(ctx: Context) -> None:
+        desa_code = await handle_desa(ctx, kecamatan_step)
+        if desa_code:
+            await on_chosen(ctx, desa_code)
+
+    return {kecamatan_step: Step(ask_home_kecamatan, handle_home_kecamatan),
+            desa_step: Step(ask_home_desa, handle_home_desa)}
 
 
 async def ask_kecamatan(ctx: Context, question: str | None = None) -> None:

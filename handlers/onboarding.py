@@ -71,26 +71,6 @@ async def handle_consent(ctx: Context) -> None:
         ctx.retry(_("Please answer with 1 (I agree) or 2 (I do not agree)."))
 
 
-async def ask_kecamatan(ctx: Context) -> None:
-    await area_picker.ask_kecamatan(ctx)
-
-
-async def handle_kecamatan(ctx: Context) -> None:
-    desa_code = await area_picker.handle_kecamatan(ctx, "onboarding.desa")
-    if desa_code:
-        await _done(ctx, desa_code)
-
-
-async def ask_desa(ctx: Context) -> None:
-    await area_picker.ask_desa(ctx)
-
-
-async def handle_desa(ctx: Context) -> None:
-    desa_code = await area_picker.handle_desa(ctx, "onboarding.kecamatan")
-    if desa_code:
-        await _done(ctx, desa_code)
-
-
 async def _done(ctx: Context, desa_code: str) -> None:
     await ctx.store.users.update(ctx.user.id, desa_code=desa_code)
     desa = await ctx.store.areas.desa(desa_code)
@@ -104,8 +84,7 @@ FLOW = Flow(
     {
         "onboarding.language": Step(ask_language, handle_language),
         "onboarding.consent": Step(ask_consent, handle_consent),
-        "onboarding.kecamatan": Step(ask_kecamatan, handle_kecamatan),
-        "onboarding.desa": Step(ask_desa, handle_desa),
+        **area_picker.home_steps("onboarding", _done),
     },
     start=START,
 )

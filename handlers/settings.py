@@ -55,26 +55,6 @@ async def handle_language(ctx: Context) -> None:
     ctx.finish(_("Done, I will speak this language from now on."))
 
 
-async def ask_kecamatan(ctx: Context) -> None:
-    await area_picker.ask_kecamatan(ctx)
-
-
-async def handle_kecamatan(ctx: Context) -> None:
-    desa_code = await area_picker.handle_kecamatan(ctx, "settings.desa")
-    if desa_code:
-        await _save_desa(ctx, desa_code)
-
-
-async def ask_desa(ctx: Context) -> None:
-    await area_picker.ask_desa(ctx)
-
-
-async def handle_desa(ctx: Context) -> None:
-    desa_code = await area_picker.handle_desa(ctx, "settings.kecamatan")
-    if desa_code:
-        await _save_desa(ctx, desa_code)
-
-
 async def _save_desa(ctx: Context, desa_code: str) -> None:
     await ctx.store.users.update(ctx.user.id, desa_code=desa_code)
     desa = await ctx.store.areas.desa(desa_code)
@@ -88,8 +68,7 @@ FLOW = Flow(
     {
         "settings.main": Step(ask_main, handle_main),
         "settings.language": Step(ask_language, handle_language),
-        "settings.kecamatan": Step(ask_kecamatan, handle_kecamatan),
-        "settings.desa": Step(ask_desa, handle_desa),
+        **area_picker.home_steps("settings", _save_desa),
     },
     start="settings.main",
 )
