@@ -39,13 +39,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers import area_picker
 from handlers.consultations import LEVEL_LABELS, STAGE_LABELS, describe, describe_proposal
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_, _, format_datetime
 from handlers.inputs import bounded_text, parse_id
 from handlers.notify import notify
-from handlers.scope import official_limit, require_area_official
+from handlers.scope import official_area_steps, official_limit, require_area_official
 from handlers.timeinput import local_date, parse_local_datetime
 from handlers.types import Option, Reply
 from storage.clock import from_db, to_db
@@ -173,66 +172,6 @@ async def handle_description(ctx: Context) -> None:
             return
         ctx.draft["description"] = description
     ctx.goto("consultation_admin.level")
-
-
-async def ask_level(ctx: Context) -> None:
-    ctx.require_official("consultation.create")
-    levels = ("desa", "kecamatan") if official_limit(ctx) else ("desa", "kecamatan", "kabupaten")
-    ctx.say(_("For which level is it?"), [Option(_(LEVEL_LABELS[level]), f"level:{level}") for level in levels])
-
-
-async def handle_level(ctx: Context) -> None:
-    ctx.require_official("consultation.create")
-    level = (ctx.choice or "").removeprefix("level:")
-    if level not in LEVEL_LABELS:
-        ctx.retry(_("Please choose one of the items below."))
-        return
-    ctx.draft.update(level=level, kecamatan_code=None, desa_code=None)
-    if level == "kabupaten":
-        require_area_official(ctx, "consultation.create", None)
-        ctx.goto("consultation_admin.place")
-    elif official_limit(ctx):
-        ctx.draft["kecamatan_code"] = official_limit(ctx)
-        ctx.goto("consultation_admin.desa" if level == "desa" else "consultation_admin.place")
-    else:
-        ctx.goto("consultation_admin.kecamatan")
-
-
-async def ask_kecamatan(ctx: Context) -> None:
-    ctx.require_official("consultation.create")
-    await area_picker.ask_kecamatan(ctx, _("Which kecamatan is it for? Choose one or type its name."))
-
-
-async def handle_kecamatan(ctx: Context) -> None:
-    ctx.require_official("consultation.create")
-    desa_level = ctx.draft.get("level") == "desa"
-    desa_code = await area_picker.handle_kecamatan(
-        ctx, "consultation_admin.desa" if desa_level else "consultation_admin.place")
-    if desa_code:
-        await _take_desa(ctx, desa_code)
-    elif ctx.draft.get("kecamatan_code"):
-        require_area_official(ctx, "consultation.create", ctx.draft["kecamatan_code"])
-
-
-async def ask_desa(ctx: Context) -> None:
-    ctx.require_official("consultation.create")
-    await area_picker.ask_desa(ctx, _("Which desa in {kecamatan} is it for?"))
-
-
-async def handle_desa(ctx: Context) -> None:
-    ctx.require_official("consultation.create")
-    desa_code = await area_picker.handle_desa(ctx, "consultation_admin.kecamatan")
-    if desa_code:
-        await _take_desa(ctx, desa_code)
-
-
-async def _take_desa(ctx: Context, desa_code: str) -> None:
-    desa = await ctx.store.areas.desa(desa_code)
-    assert desa is not None
-    require_area_official(ctx, "consultation.create", desa.kecamatan_code)
-    ctx.draft["kecamatan_code"] = desa.kecamatan_code
-    ctx.draft["desa_code"] = desa.code if ctx.draft.get("level") == "desa" else None
-    ctx.goto("consultation_admin.place")
 
 
 async def ask_place(ctx: Context) -> None:
@@ -707,9 +646,8 @@ FLOW = Flow(
         START: Step(ask_main, handle_main),
         "consultation_admin.title": Step(ask_title, handle_title),
         "consultation_admin.description": Step(ask_description, handle_description),
-        "consultation_admin.level": Step(ask_level, handle_level),
-        "consultation_admin.kecamatan": Step(ask_kecamatan, handle_kecamatan),
-        "consultation_admin.desa": Step(ask_desa, handle_desa),
+        **official_area_steps("consultation_admin", "consultation.create", "consultation_admin.place", key="level",
+                              question=N_("For which level is it?"), labels=LEVEL_LABELS),
         "consultation_admin.place": Step(ask_place, handle_place),
         "consultation_admin.pin": Step(ask_pin, handle_pin),
         "consultation_admin.link": Step(ask_link, handle_link),

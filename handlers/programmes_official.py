@@ -28,17 +28,18 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from handlers import area_picker
 from handlers.consultations_official import check_url
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_, _, format_date, format_datetime, use_locale
 from handlers.inputs import bounded_text, parse_id
 from handlers.notify import notify
 from handlers.programmes import TOPIC_LABELS, programme_area, topic_label, update_replies
-from handlers.scope import official_limit, require_area_official
+from handlers.scope import official_area_steps, official_limit, require_area_official
 from handlers.types import Option
 from storage.outbox import PRIORITY_BULK
 from storage.programmes import NewProgramme, NewUpdate, Programme, ProgrammeUpdate
+
+AREA_LABELS = {"kabupaten": N_("The whole kabupaten"), "kecamatan": N_("One kecamatan"), "desa": N_("One desa")}
 
 START = "programme_admin.main"
 NAME = (3, 100)
@@ -136,67 +137,6 @@ async def handle_topic(ctx: Context) -> None:
         return
     ctx.draft["topic"] = topic
     ctx.goto("programme_admin.area")
-
-
-async def ask_area(ctx: Context) -> None:
-    ctx.require_official("programme.create")
-    options = [] if official_limit(ctx) else [Option(_("The whole kabupaten"), "area:kabupaten")]
-    options += [Option(_("One kecamatan"), "area:kecamatan"), Option(_("One desa"), "area:desa")]
-    ctx.say(_("For which area is it?"), options)
-
-
-async def handle_area(ctx: Context) -> None:
-    ctx.require_official("programme.create")
-    area = (ctx.choice or "").removeprefix("area:")
-    if area not in ("kabupaten", "kecamatan", "desa"):
-        ctx.retry(_("Please choose one of the items below."))
-        return
-    ctx.draft.update(area=area, kecamatan_code=None, desa_code=None)
-    if area == "kabupaten":
-        require_area_official(ctx, "programme.create", None)
-        ctx.goto("programme_admin.confirm")
-    elif official_limit(ctx):
-        ctx.draft["kecamatan_code"] = official_limit(ctx)
-        ctx.goto("programme_admin.desa" if area == "desa" else "programme_admin.confirm")
-    else:
-        ctx.goto("programme_admin.kecamatan")
-
-
-async def ask_kecamatan(ctx: Context) -> None:
-    ctx.require_official("programme.create")
-    await area_picker.ask_kecamatan(ctx, _("Which kecamatan is it for? Choose one or type its name."))
-
-
-async def handle_kecamatan(ctx: Context) -> None:
-    ctx.require_official("programme.create")
-    desa_area = ctx.draft.get("area") == "desa"
-    desa_code = await area_picker.handle_kecamatan(
-        ctx, "programme_admin.desa" if desa_area else "programme_admin.confirm")
-    if desa_code:
-        await _take_desa(ctx, desa_code)
-    elif ctx.draft.get("kecamatan_code"):
-        require_area_official(ctx, "programme.create", ctx.draft["kecamatan_code"])
-
-
-async def ask_desa(ctx: Context) -> None:
-    ctx.require_official("programme.create")
-    await area_picker.ask_desa(ctx, _("Which desa in {kecamatan} is it for?"))
-
-
-async def handle_desa(ctx: Context) -> None:
-    ctx.require_official("programme.create")
-    desa_code = await area_picker.handle_desa(ctx, "programme_admin.kecamatan")
-    if desa_code:
-        await _take_desa(ctx, desa_code)
-
-
-async def _take_desa(ctx: Context, desa_code: str) -> None:
-    desa = await ctx.store.areas.desa(desa_code)
-    assert desa is not None
-    require_area_official(ctx, "programme.create", desa.kecamatan_code)
-    ctx.draft["kecamatan_code"] = desa.kecamatan_code
-    ctx.draft["desa_code"] = desa.code if ctx.draft.get("area") == "desa" else None
-    ctx.goto("programme_admin.confirm")
 
 
 def _drafted(ctx: Context) -> Programme:
@@ -460,9 +400,8 @@ FLOW = Flow(
         "programme_admin.name": Step(ask_name, handle_name),
         "programme_admin.description": Step(ask_description, handle_description),
         "programme_admin.topic": Step(ask_topic, handle_topic),
-        "programme_admin.area": Step(ask_area, handle_area),
-        "programme_admin.kecamatan": Step(ask_kecamatan, handle_kecamatan),
-        "programme_admin.desa": Step(ask_desa, handle_desa),
+        **official_area_steps("programme_admin", "programme.create", "programme_admin.confirm", key="area",
+                              question=N_("For which area is it?"), labels=AREA_LABELS),
         "programme_admin.confirm": Step(ask_confirm, handle_confirm),
         "programme_admin.detail": Step(ask_detail, handle_choose),
         "programme_admin.publish_text": Step(ask_publish_text, handle_publish_text),
