@@ -17,6 +17,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
+from handlers.i18n import load_catalog
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 SOURCES = ("bot", "handlers", "storage")
@@ -52,6 +54,8 @@ def refresh() -> list[str]:
     """Write every domain's template and catalogs; returns the id msgids still untranslated."""
     missing: list[str] = []
     live_domains = set()
+    # a msgid moved from one file to another keeps the translation it already had
+    known = {locale: load_catalog(locale, LOCALES) for locale in ("id", "en")}
     for folder in SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
             template = extract(path)
@@ -68,6 +72,8 @@ def refresh() -> list[str]:
                 for message in catalog:
                     if not message.id:
                         continue
+                    if not message.string and message.id in known[locale]:
+                        message.string = known[locale][message.id]
                     if locale == "en" and not message.string:
                         message.string = message.id
                     if locale == "id" and not message.string:
