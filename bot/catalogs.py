@@ -10,6 +10,7 @@ files or with `python -m bot.catalogs --fill FILE.json` (a JSON object msgid -> 
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -45,9 +46,17 @@ def _load(path: Path, locale: str, domain: str) -> Catalog:
 
 
 def _write(path: Path, catalog: Catalog) -> None:
+    """Write only real changes: a new timestamp alone would make every branch's catalogs conflict."""
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=False)
+    if path.is_file() and _without_dates(path.read_bytes()) == _without_dates(buffer.getvalue()):
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=False)
+    path.write_bytes(buffer.getvalue())
+
+
+def _without_dates(text: bytes) -> list[bytes]:
+    return [line for line in text.splitlines() if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date'))]
 
 
 def refresh() -> list[str]:
