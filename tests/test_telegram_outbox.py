@@ -148,6 +148,23 @@ async def test_photos_upload_and_our_button_words_follow_the_recipient(bot: Stac
     assert asked.buttons[0] == {"text": "Send location", "request_location": True}
 
 
+async def test_documents_upload_only_from_the_media_folder(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    exports = bot.app.settings.media_dir / "exports"
+    exports.mkdir(parents=True)
+    (exports / "laporan.csv").write_bytes(b"\xef\xbb\xbfNomor\r\nLPR-2026-000001\r\n")
+    outside = bot.app.settings.media_dir.parent / "sinergi.env"
+    outside.write_text("TELEGRAM_BOT_TOKEN=secret")
+    await queue(bot, user, Reply("Ekspor siap", files=(str(exports / "laporan.csv"), str(outside),
+                                                      str(exports / "gone.csv"))))
+    [message] = await deliver(bot, clock)
+    assert message.state == "sent"
+    [document] = bot.fake.of("sendDocument", 7001)
+    assert document.filenames["document"] == "laporan.csv"
+    assert document.files["document"].endswith(b"LPR-2026-000001\r\n")
+    assert [c.method for c in bot.fake.calls if c.chat_id == 7001] == ["sendMessage", "sendDocument"]
+
+
 async def test_an_unreadable_outbox_row_is_finished_not_retried(bot: Stack, clock: FakeClock) -> None:
     user = await citizen(bot)
     message = await queue(bot, user, Reply("x"))

@@ -106,6 +106,8 @@ def render_pieces(replies: Sequence[Reply]) -> list[Piece]:
 
     Options become a numbered list with the number in bold; the engine maps a typed number or label
     back to the option. Photos go as media only when they have a public URL; else the text says so.
+    Files (exports) are stored on our server only and WhatsApp takes media by public URL: the text says
+    where to get them instead.
     """
     texts: list[str] = []
     media: list[str] = []
@@ -119,6 +121,9 @@ def render_pieces(replies: Sequence[Reply]) -> list[Piece]:
         public = [item for item in reply.media if item.startswith(("https://", "http://"))]
         if len(public) < len(reply.media):
             text += "\n\n" + _("(This message comes with a photo that cannot be shown on WhatsApp.)")
+        if reply.files:
+            text += "\n\n" + _("(Files cannot be sent on WhatsApp. You can get this file by opening Sinergi on "
+                                 "Telegram, or ask for it at the district office.)")
         if text.strip():
             texts.append(text.strip())
         media.extend(public)
