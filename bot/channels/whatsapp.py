@@ -43,7 +43,7 @@ from bot.outbox_worker import SendResult
 from handlers.i18n import _, use_locale
 from handlers.types import MAX_TEXT, Incoming, Location, Media, Reply, clean_text, replies_from_json, replies_to_json
 from storage.clock import from_db
-from storage.outbox import PRIORITY_REPLY, NewMessage, OutboxMessage
+from storage.outbox import KIND_REPLY, PRIORITY_REPLY, NewMessage, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -360,9 +360,7 @@ class WhatsAppSender:
         self.clock = clock
 
     async def send(self, message: OutboxMessage) -> SendResult:
-        user = await self.store.users.find(CHANNEL, message.external_id)
-        if user is not None and user.opted_out and message.priority != PRIORITY_REPLY:
-            return SendResult("final", state="cancelled", error="recipient opted out")
+        user = await self.store.users.find(CHANNEL, message.external_id)  # opt-out is checked by the worker
         locale = user.locale if user and user.locale else self.settings.default_locale
         if in_service_window(user, self.clock()):
             with use_locale(locale):
@@ -574,7 +572,7 @@ class WhatsAppChannel:
                     for piece in pieces[done:]]
             async with self.store.transaction():
                 await self.store.outbox.enqueue(
-                    [NewMessage(user.id if user else None, CHANNEL, to, "reply", replies_to_json(rest),
+                    [NewMessage(user.id if user else None, CHANNEL, to, KIND_REPLY, replies_to_json(rest),
                                 PRIORITY_REPLY)], self.app.clock())
             self.app.wake_outbox()
             log.warning("whatsapp reply deferred to the outbox error=%s", result.error)
