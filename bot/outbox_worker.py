@@ -2,6 +2,8 @@
 
 A channel's sender turns a platform answer into a `SendResult`; the worker alone decides what
 happens to the row (sent, retried later, or finished with a reason), so every channel behaves alike.
+Before sending, the worker looks at the recipient again: someone who opted out or became unreachable
+after the row was queued gets nothing (the row ends `cancelled`), except a direct reply a channel deferred.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal, Protocol
 
 from storage.clock import utc_now
 from storage.db import Store
-from storage.outbox import OutboxMessage, backoff
+from storage.outbox import KIND_REPLY, OutboxMessage, backoff
 
 log = logging.getLogger("sinergi.outbox")
 
@@ -86,12 +88,29 @@ class OutboxWorker:
         return len(batch)
 
     async def deliver(self, message: OutboxMessage) -> None:
+        refusal = await self._recipient_refusal(message)
+        if refusal is not None:
+            await self.record(message, SendResult("final", error=refusal, state="cancelled"))
+            return
         try:
             result = await self.sender.send(message)
         except Exception as error:  # a bug or an unexpected transport error: retry, never lose the row
             log.exception("sender %s raised on outbox id=%s", self.sender.channel, message.id)
             result = SendResult("retry", error=type(error).__name__)
         await self.record(message, result)
+
+    async def _recipient_refusal(self, message: OutboxMessage) -> str | None:
+        """Why the recipient must not get this row now (it was queued before they opted out or blocked us)."""
+        if message.kind == KIND_REPLY:  # they wrote to us and wait for this answer
+            return None
+        user = await self.store.users.find(message.channel, message.external_id)
+        if user is None:
+            return None
+        if user.opted_out:
+            return "recipient opted out"
+        if user.unreachable:
+            return "recipient unreachable"
+        return None
 
     async def record(self, message: OutboxMessage, result: SendResult) -> None:
         now = self.clock()

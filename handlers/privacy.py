@@ -40,8 +40,9 @@ def _count(value: Any) -> int:
     return int(bool(value))
 
 
-async def ask_mine(ctx: Context) -> None:
-    data = await ctx.store.personal_data(ctx.user.id)
+def _summary(data: dict[str, Any]) -> list[str]:
+    """What we hold, in a few lines: shown on "Data saya" and sent with the file (a channel that cannot
+    send files still shows this)."""
     profile = data.get("users", {})
     consent = from_db(profile.get("consent_at"))
     lines = [
@@ -58,7 +59,12 @@ async def ask_mine(ctx: Context) -> None:
         if count:
             label = _(AGGREGATE_LABELS[name]) if name in AGGREGATE_LABELS else name
             lines.append(_("{what}: {count}").format(what=label, count=count))
-    ctx.say("\n".join(lines), [
+    return lines
+
+
+async def ask_mine(ctx: Context) -> None:
+    data = await ctx.store.personal_data(ctx.user.id)
+    ctx.say("\n".join(_summary(data)), [
         Option(_("Send it as a file"), "privacy:file"),
         Option(_("Delete my data"), "privacy:delete"),
         Option(_("Back to main menu"), "go:menu"),
@@ -72,7 +78,7 @@ async def handle_mine(ctx: Context) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"data-saya-{uuid.uuid4().hex}.json"
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        ctx.say(_("Here is all your data as a file."), files=(str(path),))
+        ctx.say("\n".join([_("Here is all your data as a file."), "", *_summary(data)]), files=(str(path),))
         ctx.finish()
     elif ctx.choice == "privacy:delete":
         ctx.goto("privacy.delete")

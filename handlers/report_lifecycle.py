@@ -201,9 +201,16 @@ async def _notify_status(store: Store, report: Report, event: str, note: str | N
             replies.append(Reply(prompt, tuple(options)))
         return replies
 
+    def template_vars() -> dict[str, str]:
+        """The WhatsApp template's numbered variables (docs/whatsapp.md): number, new status, officer's note."""
+        return {"1": report.number, "2": status_label(report.status),
+                "3": note if note and event == "status" else "-"}
+
     if reporter is not None and reporter.id != actor_id:
-        await notify(store, [reporter], "report_status", lambda: compose(False), now, default_locale=default_locale)
-    await notify(store, supporters, "report_status", lambda: compose(True), now, default_locale=default_locale)
+        await notify(store, [reporter], "report_status", lambda: compose(False), now, template_vars=template_vars,
+                     default_locale=default_locale)
+    await notify(store, supporters, "report_status", lambda: compose(True), now, template_vars=template_vars,
+                 default_locale=default_locale)
 
 
 def rating_prompt(report: Report) -> tuple[str, list[Option]]:

@@ -617,7 +617,7 @@ async def export_action(ctx: Context, _args: str) -> None:
     await asyncio.to_thread(_write_bom, path, text)
     await ctx.audit("report.export", count=count, file=path.name)
     ctx.say(_("Export ready: {count} reports (CSV, opens in spreadsheet programs).").format(count=count),
-            media=(str(path),))
+            files=(str(path),))
     stay(ctx)
 
 

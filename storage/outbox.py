@@ -16,6 +16,7 @@ from storage.db import Database, Row
 PRIORITY_REPLY = 0
 PRIORITY_NOTIFICATION = 5
 PRIORITY_BULK = 9
+KIND_REPLY = "reply"   # a direct answer a channel could not send at once; it goes even to opted-out users
 
 FINAL_STATES = ("sent", "delivered", "read", "failed", "needs_template", "cancelled")
 

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API on 127.0.0.1: real HTTP, real Update JSON, every call recorded.
 
 It implements what Sinergi's bot uses (getMe, getUpdates with long polling, sendMessage, sendPhoto,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, getFile and file downloads, setMyCommands,
+sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, getFile and file downloads, setMyCommands,
 setWebhook, deleteWebhook) and answers like Telegram does, including its errors, which a test can inject
 (`fail("sendMessage", 429, retry_after=3)`, 403 blocked, 400 chat not found, 5xx).
 
@@ -30,7 +30,7 @@ BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Sinergi", "username"
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "scope", "entities", "link_preview_options",
                "reply_parameters"}
 NUMBER_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout"}
-SENDING = ("sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup")
+SENDING = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup")
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    filenames: dict[str, str] = field(default_factory=dict)  # upload field -> the file name it was sent under
     result: Any = None                  # what the fake answered, when it succeeded
 
     @property
@@ -168,8 +169,8 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params, files = await _read_params(request)
-        call = Call(method, params, files)
+        params, files, filenames = await _read_params(request)
+        call = Call(method, params, files, filenames)
         self.calls.append(call)
         self._called.set()
         failure = self._failure_for(method, params.get("chat_id"))
@@ -236,6 +237,14 @@ class FakeTelegram:
         return self._store_message(params, photo=[{"file_id": file_id, "file_unique_id": file_id,
                                                     "width": 800, "height": 600, "file_size": size}])
 
+    async def _sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if "document" not in files and not params.get("document"):
+            return _error(400, "Bad Request: there is no document in the request")
+        content = files.get("document", b"")
+        file_id = self.add_file(content, "bin")
+        return self._store_message(params, document={"file_id": file_id, "file_unique_id": file_id,
+                                                     "file_size": len(content)})
+
     async def _editMessageText(self, params: dict[str, Any], _files: dict[str, bytes]) -> Any:
         message = self._messages.get((params.get("chat_id"), params.get("message_id")))  # type: ignore[arg-type]
         if message is None:
@@ -287,7 +296,7 @@ def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:
         message.pop("reply_markup", None)
 
 
-async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes], dict[str, str]]:
     if request.method == "GET":
         raw: dict[str, Any] = dict(request.query)
     elif request.content_type == "application/json":
@@ -296,16 +305,18 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
         raw = dict(await request.post())
     params: dict[str, Any] = {}
     files: dict[str, bytes] = {}
+    filenames: dict[str, str] = {}
     for key, value in raw.items():
         if isinstance(value, web.FileField):
             files[key] = value.file.read()
+            filenames[key] = value.filename
         elif isinstance(value, str) and key in JSON_FIELDS:
             params[key] = json.loads(value)
         elif isinstance(value, str) and key in NUMBER_FIELDS and value.lstrip("-").isdigit():
             params[key] = int(value)
         else:
             params[key] = value
-    return params, files
+    return params, files, filenames
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:

@@ -98,6 +98,6 @@ def wib(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 def exported_csv(chat: Chat) -> str:
     """The CSV file the last reply carried, checked to start with a UTF-8 BOM, as text."""
-    data = Path(chat.replies[0].media[0]).read_bytes()
+    data = Path(chat.replies[0].files[0]).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf"), "CSV must start with a UTF-8 BOM"
     return data.decode("utf-8-sig")

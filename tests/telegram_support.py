@@ -1,11 +1,13 @@
-"""The real Sinergi process wired to the fake Bot API: settings, App, TelegramChannel, a probe flow.
+"""The real Sinergi process wired to the fake Bot API: settings, App, TelegramChannel, a probe flow, and
+people who onboard and send a whole report by tapping, as most users will.
 
-The probe flow asks what the report flow will ask (a location with a "skip" option, then a photo) and
-says back what arrived, so the channel's handling of each kind of message is visible in the fake's calls.
+The probe flow asks what the report flow asks (a location with a "skip" option, then a photo) and says
+back what arrived, so the channel's handling of each kind of message is visible in the fake's calls.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,11 +20,14 @@ from bot.config import Settings
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_
 from handlers.types import Option, Reply
+from storage.reports import Report
 from tests.fake_telegram import FakeTelegram, TelegramUser
 from tests.support import FakeClock
 
 # Starts like a JPEG: the channel types a photo by its bytes, not by its name.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4 + b"\xff\xd9"
+MAIN_MENU = ["Lapor masalah", "Laporan saya", "Konsultasi publik", "Program & info", "Jajak pendapat",
+             "Bantuan", "Pengaturan"]
 
 
 def telegram_settings(tmp_path: Path, fake: FakeTelegram, **env: str) -> Settings:
@@ -129,3 +134,74 @@ def add_probe_flow(registry: Registry) -> None:
     registry.add_command("count", "probe:count")
     registry.add_command("petugas", "go:menu_official", official=True, description=N_("Officials' menu"))
     registry.add_action("probe:essay", _long_text)
+
+
+async def onboarded(bot: Stack, user_id: int = 7001, language: str = "Bahasa Indonesia",
+                    **kwargs: object) -> TelegramUser:
+    """A user who has finished onboarding by tapping buttons, as most will."""
+    person = bot.user(user_id, **kwargs)
+    await person.send("halo")
+    await person.click(language)
+    await person.click("Saya setuju" if language == "Bahasa Indonesia" else "I agree")
+    await person.send("jogotirto")
+    assert person.labels[:2] in (MAIN_MENU[:2], ["Report a problem", "My reports"])
+    return person
+
+
+async def press_on_screen(bot: Stack, person: TelegramUser, label: str) -> None:
+    """Press `label` on the bot's latest message, and check Telegram heard the press answered and the
+    pressed message lost its keyboard (so it cannot be pressed twice)."""
+    shown = person.received[-1]
+    assert label in [button["text"] for button in shown.buttons], (label, shown.buttons)
+    answered = len(bot.fake.of("answerCallbackQuery"))
+    await person.click(label)
+    assert len(bot.fake.of("answerCallbackQuery")) == answered + 1
+    edited = [c.params["message_id"] for c in person.received if c.method == "editMessageReplyMarkup"]
+    assert edited == [shown.result["message_id"]]
+    assert "reply_markup" not in bot.fake.message(person.id, shown.result["message_id"])
+
+
+async def send_full_report(bot: Stack, person: TelegramUser, latitude: float = -7.7956,
+                           longitude: float = 110.4512) -> Report:
+    """An onboarded user sends "Lapor masalah" end to end: category, description, one photo, a location
+    pin, privacy, confirm. Checks each screen the fake received; returns the stored report."""
+    await press_on_screen(bot, person, "Lapor masalah")
+    assert "Masalahnya tentang apa?" in person.text and "Jalan & jembatan" in person.labels
+    await press_on_screen(bot, person, "Jalan & jembatan")
+    assert "ceritakan masalahnya" in person.text and person.received[-1].markup is None
+    await person.send("Jalan berlubang <besar> di depan SD Negeri 2, sudah dua minggu")
+    assert "sampai 3 foto" in person.text and person.labels == ["Lewati"]
+
+    downloads = len(bot.fake.of("getFile"))
+    await person.send_photo(JPEG)
+    assert len(bot.fake.of("getFile")) == downloads + 1
+    assert "Foto 1 dari 3 sudah kami terima" in person.text and person.labels == ["Selesai"]
+    await press_on_screen(bot, person, "Selesai")
+    ask_where = person.received[-1]
+    assert "Di mana tepatnya masalahnya?" in ask_where.text
+    assert ask_where.buttons == [{"text": "Kirim lokasi", "request_location": True}, {"text": "Desa lain"}]
+    assert ask_where.markup["one_time_keyboard"] is True and "inline_keyboard" not in ask_where.markup
+
+    await person.share_location(latitude, longitude)
+    assert "Siapa yang boleh melihat nama Bapak/Ibu?" in person.text
+    assert person.labels == ["Biasa", "Rahasia", "Anonim"]
+    await press_on_screen(bot, person, "Biasa")
+    summary = person.received[-1]
+    assert "Mohon periksa laporan" in summary.text and "Foto: 1" in summary.text
+    assert "Uraian: Jalan berlubang <besar>" in summary.text and "&lt;besar&gt;" in summary.params["text"]
+    assert f"mlat={latitude:.6f}" in summary.text
+    await press_on_screen(bot, person, "Kirim laporan")
+    assert "Laporan Bapak/Ibu sudah kami terima" in person.text
+    match = re.search(r"Nomor laporan: (LPR-\d{4}-\d{6})", person.text)
+    assert match is not None, person.text
+    assert person.labels == MAIN_MENU
+
+    report = await bot.app.store.reports.by_number(match.group(1))
+    user = await bot.app.store.users.find("telegram", str(person.id))
+    assert report is not None and user is not None
+    assert (report.reporter_user_id, report.category_code, report.privacy) == (user.id, "jalan", "biasa")
+    assert (report.latitude, report.longitude, report.desa_code) == (latitude, longitude, "34.04.08.2004")
+    [photo] = await bot.app.store.reports.photos(report.id)
+    assert Path(photo).parent == bot.app.settings.media_dir
+    assert Path(photo).read_bytes() == JPEG
+    return report

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.channels.console import parse_line, render
 from bot.channels.text_menu import split_message
+from handlers.i18n import use_locale
 from handlers.types import Option, Reply
 
 
@@ -71,6 +72,12 @@ def test_location_and_photo_lines(tmp_path: Path) -> None:
 def test_rendering_numbers_options_and_hints() -> None:
     text = render(Reply("Pilih", (Option("A", "a"), Option("B", "b")), request="location"))
     assert "1. A\n2. B" in text and "lokasi" in text
+
+
+def test_photos_and_files_are_printed_as_their_paths() -> None:
+    with use_locale("id"):
+        text = render(Reply("Ekspor siap", media=("media/a.jpg",), files=("media/exports/laporan.csv",)))
+    assert text == "Ekspor siap\n[foto: media/a.jpg]\n[berkas: media/exports/laporan.csv]"
 
 
 def test_split_message_keeps_paragraphs_and_limits() -> None:

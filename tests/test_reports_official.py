@@ -234,7 +234,7 @@ async def test_confidential_name_only_for_its_handlers_and_never_in_exports(app:
     await handler.click("Kembali ke daftar")
     await handler.click("Ekspor CSV")
     assert "Ekspor siap: 2 laporan" in handler.text
-    assert Path(handler.replies[0].media[0]).is_relative_to(tmp_path / "media" / "exports")
+    assert Path(handler.replies[0].files[0]).is_relative_to(tmp_path / "media" / "exports")
     content = exported_csv(handler)
     assert content.splitlines()[0].startswith("Nomor,Dikirim,Kategori,Status")
     assert "Siti" not in content and "(rahasia)" in content and "Joko Susilo" in content

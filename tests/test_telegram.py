@@ -13,10 +13,7 @@ import pytest
 from bot.app import serve
 from tests.fake_telegram import BOT_USER, FakeTelegram, processed
 from tests.support import FakeClock
-from tests.telegram_support import JPEG, Stack, running_bot, telegram_settings
-
-MAIN_MENU = ["Lapor masalah", "Laporan saya", "Konsultasi publik", "Program & info", "Jajak pendapat",
-             "Bantuan", "Pengaturan"]
+from tests.telegram_support import JPEG, MAIN_MENU, Stack, onboarded, running_bot, telegram_settings
 
 
 @pytest.fixture
@@ -62,17 +59,6 @@ async def test_onboarding_with_buttons(bot: Stack) -> None:
     assert user is not None and user.onboarded
     assert user.display_name == "Budi Santoso" and user.locale == "id"
     assert BOT_USER["username"] == bot.channel.health()["bot"]
-
-
-async def onboarded(bot: Stack, user_id: int = 7001, language: str = "Bahasa Indonesia", **kwargs: object):  # type: ignore[no-untyped-def]
-    """A user who has finished onboarding by tapping buttons, as most will."""
-    person = bot.user(user_id, **kwargs)
-    await person.send("halo")
-    await person.click(language)
-    await person.click("Saya setuju" if language == "Bahasa Indonesia" else "I agree")
-    await person.send("jogotirto")
-    assert person.labels[:2] in (MAIN_MENU[:2], ["Report a problem", "My reports"])
-    return person
 
 
 async def test_commands_are_passed_to_the_engine(bot: Stack) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from bot.outbox_worker import OutboxWorker
 from handlers.notify import notify
-from handlers.types import Option, Reply
+from handlers.types import Option, Reply, replies_to_json
 from storage.clock import from_db
-from storage.outbox import OutboxMessage
+from storage.outbox import KIND_REPLY, PRIORITY_REPLY, NewMessage, OutboxMessage
 from storage.users import User
 from tests.fake_telegram import FakeTelegram
 from tests.support import FakeClock
@@ -146,6 +146,40 @@ async def test_photos_upload_and_our_button_words_follow_the_recipient(bot: Stac
     assert photo.files["photo"] == JPEG
     asked = bot.fake.of("sendMessage", 7001)[-1]
     assert asked.buttons[0] == {"text": "Send location", "request_location": True}
+
+
+async def test_documents_upload_only_from_the_media_folder(bot: Stack, clock: FakeClock) -> None:
+    user = await citizen(bot)
+    exports = bot.app.settings.media_dir / "exports"
+    exports.mkdir(parents=True)
+    (exports / "laporan.csv").write_bytes(b"\xef\xbb\xbfNomor\r\nLPR-2026-000001\r\n")
+    outside = bot.app.settings.media_dir.parent / "sinergi.env"
+    outside.write_text("TELEGRAM_BOT_TOKEN=secret")
+    await queue(bot, user, Reply("Ekspor siap", files=(str(exports / "laporan.csv"), str(outside),
+                                                      str(exports / "gone.csv"))))
+    [message] = await deliver(bot, clock)
+    assert message.state == "sent"
+    [document] = bot.fake.of("sendDocument", 7001)
+    assert document.filenames["document"] == "laporan.csv"
+    assert document.files["document"].endswith(b"LPR-2026-000001\r\n")
+    assert [c.method for c in bot.fake.calls if c.chat_id == 7001] == ["sendMessage", "sendDocument"]
+
+
+@pytest.mark.parametrize("change", [{"opted_out": 1}, {"unreachable": 1}])
+async def test_who_opted_out_or_became_unreachable_after_queueing_gets_only_deferred_replies(
+        bot: Stack, clock: FakeClock, change: dict[str, int]) -> None:
+    user = await citizen(bot)
+    await queue(bot, user, Reply("Pengumuman kerja bakti"))
+    async with bot.app.store.transaction():  # a direct answer the channel could not send at once
+        await bot.app.store.outbox.enqueue([NewMessage(user.id, "telegram", "7001", KIND_REPLY,
+                                                       replies_to_json([Reply("Jawaban Bapak/Ibu")]),
+                                                       PRIORITY_REPLY)], clock())
+    await bot.app.store.users.update(user.id, **change)
+    reply, notification = sorted(await deliver(bot, clock), key=lambda m: m.kind)
+    assert (notification.kind, notification.state, notification.attempts) == ("report_status", "cancelled", 1)
+    assert notification.last_error in ("recipient opted out", "recipient unreachable")
+    assert reply.state == "sent"
+    assert [c.text for c in bot.fake.of("sendMessage", 7001)] == ["Jawaban Bapak/Ibu"]
 
 
 async def test_an_unreadable_outbox_row_is_finished_not_retried(bot: Stack, clock: FakeClock) -> None:

@@ -13,7 +13,7 @@ from bot.config import Settings, SettingsError
 from bot.web import build_web_app
 from tests.fake_telegram import FakeTelegram
 from tests.support import FakeClock
-from tests.telegram_support import Stack, running_bot, telegram_settings
+from tests.telegram_support import Stack, onboarded, running_bot, send_full_report, telegram_settings
 
 SECRET = "s3cret_Token-for-tests"
 PUBLIC = "https://sinergi.example.go.id"
@@ -57,6 +57,14 @@ async def test_webhook_is_registered_with_the_secret_and_updates_flow(served: tu
     await budi.send("jogotirto")
     assert "terdaftar di Desa Jogotirto" in budi.text
     assert len(stack.fake.of("answerCallbackQuery")) == 2
+
+
+async def test_a_full_report_through_the_webhook(served: tuple[Stack, str]) -> None:
+    stack, local = served
+    budi = await onboarded(stack, webhook_url=local + "/webhooks/telegram")
+    report = await send_full_report(stack, budi, latitude=-7.7712, longitude=110.4311)
+    assert report.number == "LPR-2026-000001"
+    assert stack.fake.of("getUpdates") == []  # every update came through our web server
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x"])

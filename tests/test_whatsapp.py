@@ -26,7 +26,7 @@ from tests.whatsapp_support import (
     BOT_NUMBER,
     PUBLIC_BASE_URL,
     WhatsAppHarness,
-    WhatsAppUser,
+    onboard,
     whatsapp_env,
     whatsapp_harness,
 )
@@ -73,12 +73,6 @@ async def wa(tmp_path: Path, clock: FakeClock) -> AsyncIterator[WhatsAppHarness]
     async with whatsapp_harness(tmp_path, clock, flows=(PROBE,),
                                 TWILIO_TEMPLATE_REPORT_STATUS="HX" + "a1" * 16) as harness:
         yield harness
-
-
-async def onboard(user: WhatsAppUser) -> None:
-    for text in ("halo", "1", "1", "Berbah", "Jogotirto"):
-        await user.send(text)
-    assert "terdaftar di Desa Jogotirto" in user.text
 
 
 async def test_onboarding_by_typed_numbers_and_names(wa: WhatsAppHarness) -> None:

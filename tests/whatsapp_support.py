@@ -154,6 +154,13 @@ class WhatsAppUser:
         return "\n".join(self.texts)
 
 
+async def onboard(user: WhatsAppUser) -> None:
+    """Onboarding by typed numbers and names, as most WhatsApp users answer a numbered menu."""
+    for text in ("halo", "1", "1", "Berbah", "Jogotirto"):
+        await user.send(text)
+    assert "terdaftar di Desa Jogotirto" in user.text
+
+
 @asynccontextmanager
 async def whatsapp_harness(tmp_path: Path, clock: FakeClock, flows: tuple[Flow, ...] = (),
                            **env: str) -> AsyncIterator[WhatsAppHarness]:

@@ -60,6 +60,8 @@ def render(reply: Reply) -> str:
         text += "\n" + _("(To send a photo here, type the path of an image file)")
     for path in reply.media:
         text += "\n" + _("[photo: {path}]").format(path=path)
+    for path in reply.files:
+        text += "\n" + _("[file: {path}]").format(path=path)
     return text
 
 

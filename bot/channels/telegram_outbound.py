@@ -2,8 +2,9 @@
 
 A `Reply` becomes: its photos, then its text (HTML parse mode, every character escaped, split at
 paragraphs below Telegram's limit) with the keyboard on the last piece: inline buttons for options, or
-a one-time reply keyboard with a "Kirim lokasi" button when a location is asked. Button payloads that
-do not fit Telegram's 64-byte callback_data travel as a short key stored in SQLite.
+a one-time reply keyboard with a "Kirim lokasi" button when a location is asked; then its files as
+documents (CSV and data exports). Only photos and files inside the media folder are ever sent. Button
+payloads that do not fit Telegram's 64-byte callback_data travel as a short key stored in SQLite.
 """
 
 from __future__ import annotations
@@ -120,16 +121,21 @@ class TelegramOutbound:
                     continue
                 last_id = (await self.bot.send_photo(chat_id, photo)).message_id
             text = reply.text or (_("Please choose:") if reply.options or reply.request else "")
-            if not text:
-                continue
-            markup = await self._markup(chat_id, reply)
-            pieces = split_message(text, TEXT_LIMIT)
-            for index, piece in enumerate(pieces):
-                sent = await self.bot.send_message(
-                    chat_id, html.escape(piece, quote=False), parse_mode=ParseMode.HTML,
-                    reply_markup=markup if index == len(pieces) - 1 else None,
-                )
-                last_id = sent.message_id
+            if text:
+                markup = await self._markup(chat_id, reply)
+                pieces = split_message(text, TEXT_LIMIT)
+                for index, piece in enumerate(pieces):
+                    sent = await self.bot.send_message(
+                        chat_id, html.escape(piece, quote=False), parse_mode=ParseMode.HTML,
+                        reply_markup=markup if index == len(pieces) - 1 else None,
+                    )
+                    last_id = sent.message_id
+            for path in reply.files:
+                document = self._media_file(path)
+                if document is None:
+                    log.warning("reply file outside the media folder or missing; skipped")
+                    continue
+                last_id = (await self.bot.send_document(chat_id, document, filename=document.name)).message_id
         return last_id
 
     async def after_press(self, query: CallbackQuery, replies: Sequence[Reply]) -> list[Reply]:
@@ -142,8 +148,8 @@ class TelegramOutbound:
             return list(replies)
         first = replies[0] if replies else None
         try:
-            if (first is not None and first.edit and first.text and not first.media and not first.request
-                    and len(first.text) <= TEXT_LIMIT):
+            if (first is not None and first.edit and first.text and not first.media and not first.files
+                    and not first.request and len(first.text) <= TEXT_LIMIT):
                 await message.edit_text(html.escape(first.text, quote=False), parse_mode=ParseMode.HTML,
                                         reply_markup=await self._inline(first) if first.options else None)
                 return list(replies[1:])

@@ -43,7 +43,7 @@ from bot.outbox_worker import SendResult
 from handlers.i18n import _, use_locale
 from handlers.types import MAX_TEXT, Incoming, Location, Media, Reply, clean_text, replies_from_json, replies_to_json
 from storage.clock import from_db
-from storage.outbox import PRIORITY_REPLY, NewMessage, OutboxMessage
+from storage.outbox import KIND_REPLY, PRIORITY_REPLY, NewMessage, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -106,6 +106,8 @@ def render_pieces(replies: Sequence[Reply]) -> list[Piece]:
 
     Options become a numbered list with the number in bold; the engine maps a typed number or label
     back to the option. Photos go as media only when they have a public URL; else the text says so.
+    Files (exports) are stored on our server only and WhatsApp takes media by public URL: the text says
+    where to get them instead.
     """
     texts: list[str] = []
     media: list[str] = []
@@ -119,6 +121,9 @@ def render_pieces(replies: Sequence[Reply]) -> list[Piece]:
         public = [item for item in reply.media if item.startswith(("https://", "http://"))]
         if len(public) < len(reply.media):
             text += "\n\n" + _("(This message comes with a photo that cannot be shown on WhatsApp.)")
+        if reply.files:
+            text += "\n\n" + _("(Files cannot be sent on WhatsApp. You can get this file by opening Sinergi on "
+                                 "Telegram, or ask for it at the district office.)")
         if text.strip():
             texts.append(text.strip())
         media.extend(public)
@@ -355,9 +360,7 @@ class WhatsAppSender:
         self.clock = clock
 
     async def send(self, message: OutboxMessage) -> SendResult:
-        user = await self.store.users.find(CHANNEL, message.external_id)
-        if user is not None and user.opted_out and message.priority != PRIORITY_REPLY:
-            return SendResult("final", state="cancelled", error="recipient opted out")
+        user = await self.store.users.find(CHANNEL, message.external_id)  # opt-out is checked by the worker
         locale = user.locale if user and user.locale else self.settings.default_locale
         if in_service_window(user, self.clock()):
             with use_locale(locale):
@@ -569,7 +572,7 @@ class WhatsAppChannel:
                     for piece in pieces[done:]]
             async with self.store.transaction():
                 await self.store.outbox.enqueue(
-                    [NewMessage(user.id if user else None, CHANNEL, to, "reply", replies_to_json(rest),
+                    [NewMessage(user.id if user else None, CHANNEL, to, KIND_REPLY, replies_to_json(rest),
                                 PRIORITY_REPLY)], self.app.clock())
             self.app.wake_outbox()
             log.warning("whatsapp reply deferred to the outbox error=%s", result.error)
