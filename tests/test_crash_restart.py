@@ -70,7 +70,12 @@ class Driver:
                 sys.executable, "-m", "tests.crash_driver", str(tmp / "sinergi.sqlite3"), str(tmp / "delivered.log"),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log, cwd=ROOT)
         driver = cls(proc)
-        await asyncio.wait_for(driver.ready, 30)
+        try:
+            await asyncio.wait_for(driver.ready, 30)
+        except BaseException:
+            proc.kill()
+            await proc.wait()
+            raise
         return driver
 
     async def _read(self) -> None:
