@@ -55,6 +55,7 @@ def services_from(settings: Settings) -> Services:
         default_locale=settings.default_locale,
         media_dir=settings.media_dir,
         conversation_timeout_minutes=settings.conversation_timeout_minutes,
+        draft_retention_days=settings.draft_retention_days,
     )
 
 

@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"sinergi: configuration error: {error}", file=sys.stderr)
         return 2
-    setup_logging("WARNING" if args.func is cmd_chat else settings.log_level)
+    secrets = [s.reveal() for s in (settings.telegram_bot_token, settings.telegram_webhook_secret,
+                                    settings.twilio_auth_token) if s]
+    setup_logging("WARNING" if args.func is cmd_chat else settings.log_level, secrets=secrets)
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:

@@ -69,6 +69,9 @@ class Settings:
     bot_timezone: str = "Asia/Jakarta"
     default_locale: str = "id"
     conversation_timeout_minutes: int = 30
+    draft_retention_days: int = 30
+    inbound_id_retention_days: int = 7
+    outbox_retention_days: int = 90
     log_level: str = "INFO"
 
     @property
@@ -191,6 +194,9 @@ class Settings:
             bot_timezone=timezone,
             default_locale=locale,
             conversation_timeout_minutes=integer("CONVERSATION_TIMEOUT_MINUTES", 30, 1, 24 * 60),
+            draft_retention_days=integer("DRAFT_RETENTION_DAYS", 30, 1, 3650),
+            inbound_id_retention_days=integer("INBOUND_ID_RETENTION_DAYS", 7, 1, 3650),
+            outbox_retention_days=integer("OUTBOX_RETENTION_DAYS", 90, 1, 3650),
             log_level=log_level,
         )
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,13 +34,13 @@ from storage.db import Store
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.config import Settings
 
 log = logging.getLogger("sinergi.scheduler")
 
 DailyFn = Callable[[Store, datetime], Awaitable[object]]
 SWEEP_MINUTES = 5
-DRAFT_RETENTION = timedelta(days=30)        # the privacy notice promises drafts go after 30 days
-INBOUND_ID_RETENTION = timedelta(days=7)    # platforms redeliver within hours; a week is plenty
+EXPORT_FILE_RETENTION = timedelta(days=1)  # "Data saya" files and CSV exports: fetched at once, then gone
 
 
 @dataclass(frozen=True)
@@ -207,18 +208,53 @@ class Scheduler:
             self._running.discard(task)
 
 
-async def purge_old_data(store: Store, now: datetime) -> None:
-    """Retention: forget idle conversation drafts and old redelivery ids."""
-    drafts = await store.conversations.purge_idle(now - DRAFT_RETENTION)
-    ids = await store.inbound.purge(now - INBOUND_ID_RETENTION)
-    log.info("retention purged drafts=%d inbound_ids=%d", drafts, ids)
+@dataclass(frozen=True)
+class Retention:
+    """How long what is only kept for a while is kept (settings DRAFT_/INBOUND_ID_/OUTBOX_RETENTION_DAYS)."""
+
+    drafts: timedelta
+    inbound_ids: timedelta
+    outbox: timedelta
+    export_files: timedelta = EXPORT_FILE_RETENTION
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        return cls(timedelta(days=settings.draft_retention_days), timedelta(days=settings.inbound_id_retention_days),
+                   timedelta(days=settings.outbox_retention_days))
+
+
+def retention_task(retention: Retention, exports_dir: Path) -> DailyFn:
+    """The daily purge: idle drafts, old redelivery ids, finished outbox rows, and export files."""
+
+    async def purge_old_data(store: Store, now: datetime) -> None:
+        async with store.transaction():
+            drafts = await store.conversations.purge_idle(now - retention.drafts)
+            ids = await store.inbound.purge(now - retention.inbound_ids)
+            messages = await store.outbox.purge_finished(now - retention.outbox)
+        files = await asyncio.to_thread(_remove_files_older_than, exports_dir, now - retention.export_files)
+        log.info("retention purged drafts=%d inbound_ids=%d outbox=%d export_files=%d", drafts, ids, messages, files)
+
+    return purge_old_data
+
+
+def _remove_files_older_than(folder: Path, moment: datetime) -> int:
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        if path.is_file() and path.stat().st_mtime < moment.timestamp():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def build_scheduler(app: App) -> Scheduler:
     """The process's scheduler with its daily tasks; other features add theirs with `add_daily`."""
     scheduler = Scheduler(app.store, app.engine.registry, app.engine.config.services, clock=app.clock,
                           on_queued=app.wake_outbox)
-    scheduler.add_daily("retention", 3, 0, purge_old_data, working_days_only=False)
+    retention = Retention.from_settings(app.settings)
+    scheduler.add_daily("retention", 3, 0, retention_task(retention, app.settings.media_dir / "exports"),
+                        working_days_only=False)
     services = app.engine.config.services
 
     async def overdue_reports(store: Store, now: datetime) -> None:

@@ -74,6 +74,7 @@ class Services:
     default_locale: str = "id"
     media_dir: Path = Path("data/media")
     conversation_timeout_minutes: int = 30
+    draft_retention_days: int = 30
 
 
 _STAY = object()

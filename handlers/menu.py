@@ -58,6 +58,7 @@ async def handle_main(ctx: Context) -> None:
 
 
 async def ask_official(ctx: Context) -> None:
+    ctx.require_official("menu_official")
     assert ctx.registry is not None
     items = [Option(_(item.label), item.payload) for item in ctx.registry.official_menu]
     items.append(Option(_("Back to main menu"), "go:menu"))
@@ -65,6 +66,7 @@ async def ask_official(ctx: Context) -> None:
 
 
 async def handle_official(ctx: Context) -> None:
+    ctx.require_official("menu_official")
     ctx.retry(_("Please choose one of the items below."))
 
 

@@ -23,17 +23,17 @@ from storage.clock import to_db
 START = "onboarding.language"
 
 
-def privacy_notice() -> str:
+def privacy_notice(draft_retention_days: int) -> str:
     return _(
         "Before we start, about your data (UU PDP No. 27/2022):\n"
         "- We store your name as shown in this chat, your chat number or id, your desa, "
         "and what you send us (reports, opinions, poll answers).\n"
         "- We use it only to handle your reports and to send you news you asked for.\n"
         "- Only the district officials who handle your matter can see it.\n"
-        "- We keep your data while you use Sinergi; chat drafts are deleted after 30 days.\n"
+        "- We keep your data while you use Sinergi; chat drafts are deleted after {days} days.\n"
         "- You can see or delete your data any time in Settings.\n\n"
         "Do you agree?"
-    )
+    ).format(days=draft_retention_days)
 
 
 async def ask_language(ctx: Context) -> None:
@@ -56,7 +56,8 @@ async def handle_language(ctx: Context) -> None:
 
 
 async def ask_consent(ctx: Context) -> None:
-    ctx.say(privacy_notice(), [Option(_("I agree"), "consent:yes"), Option(_("I do not agree"), "consent:no")])
+    ctx.say(privacy_notice(ctx.services.draft_retention_days),
+            [Option(_("I agree"), "consent:yes"), Option(_("I do not agree"), "consent:no")])
 
 
 async def handle_consent(ctx: Context) -> None:

@@ -17,27 +17,45 @@ import json
 import uuid
 from typing import Any
 
+from handlers.consultations import cancel_registration
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_, _, format_datetime
 from handlers.types import Option
 from storage.clock import from_db
 
-# How each aggregate's export is called for a citizen; an aggregate not named here is shown by its key.
-AGGREGATE_LABELS = {
-    "reports": N_("Reports"),
-    "consultations": N_("Consultations"),
-    "programmes": N_("Programme subscriptions"),
+# What each part of the export is called for a citizen; a part not named here is shown by its key.
+EXPORT_LABELS = {
+    "outbox": N_("Messages we sent you"),
+    "reports.own": N_("Reports you sent"),
+    "reports.supported": N_("Reports you support"),
+    "consultations.registrations": N_("Consultation registrations"),
+    "consultations.proposals": N_("Proposals you made"),
+    "consultations.supported_proposals": N_("Proposals you support"),
+    "programmes.subscriptions": N_("Programme subscriptions"),
+    "programmes.feedback": N_("Your feedback on programme updates"),
     "polls": N_("Poll answers"),
 }
+_NOT_COUNTED = ("users", "conversations", "audit")  # the profile is shown above; drafts and audit are not a list
 
 
 def _count(value: Any) -> int:
-    if isinstance(value, list):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_count(v) for v in value.values()) if value and all(
-            isinstance(v, list) for v in value.values()) else int(bool(value))
-    return int(bool(value))
+    return len(value) if isinstance(value, list | dict) else int(bool(value))
+
+
+def _parts(data: dict[str, Any]) -> list[tuple[str, int]]:
+    """(label, count) for every part of every aggregate's export, zeros included, so nothing is hidden."""
+    parts = []
+    for name, value in data.items():
+        if name in _NOT_COUNTED:
+            continue
+        if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
+            for key, rows in value.items():
+                label = EXPORT_LABELS.get(f"{name}.{key}")
+                parts.append((_(label) if label else f"{name}.{key}", len(rows)))
+        else:
+            label = EXPORT_LABELS.get(name)
+            parts.append((_(label) if label else name, _count(value)))
+    return parts
 
 
 def _summary(data: dict[str, Any]) -> list[str]:
@@ -52,13 +70,7 @@ def _summary(data: dict[str, Any]) -> list[str]:
         _("Desa: {desa}").format(desa=profile.get("desa") or "-"),
         _("Agreed to the privacy notice: {when}").format(when=format_datetime(consent) if consent else "-"),
     ]
-    for name, value in data.items():
-        if name in ("users", "conversations", "outbox", "audit"):
-            continue
-        count = _count(value)
-        if count:
-            label = _(AGGREGATE_LABELS[name]) if name in AGGREGATE_LABELS else name
-            lines.append(_("{what}: {count}").format(what=label, count=count))
+    lines += [_("{what}: {count}").format(what=label, count=count) for label, count in _parts(data)]
     return lines
 
 
@@ -89,8 +101,8 @@ async def handle_mine(ctx: Context) -> None:
 async def ask_delete(ctx: Context) -> None:
     ctx.say(
         _("Delete your data? Your profile, settings, registrations, subscriptions and chat history will be "
-          "deleted. Your reports stay for the public record, but without your name or number. Your poll "
-          "answers stay only as counts. This cannot be undone."),
+          "deleted. Your reports, proposals and feedback stay for the public record, but without your name or "
+          "number. Your poll answers stay only as counts. This cannot be undone."),
         [Option(_("Yes, delete my data"), "privacy:confirm"), Option(_("No, keep it"), "go:menu")],
     )
 
@@ -99,6 +111,11 @@ async def handle_delete(ctx: Context) -> None:
     if ctx.choice != "privacy:confirm":
         ctx.retry(_("Please choose one of the items below."))
         return
+    upcoming = await ctx.store.consultations.active_registrations(ctx.user.id, ctx.now, limit=200)
+    for registration, consultation in upcoming:
+        if ctx.now < consultation.starts_at:  # the freed place goes to the first person waiting
+            await cancel_registration(ctx.store, registration, consultation, ctx.now, ctx.services.timezone,
+                                      ctx.services.default_locale)
     await ctx.store.forget_user(ctx.user.id)
     ctx.user_deleted = True
     ctx.say(_("Your data has been deleted. Thank you for using Sinergi. If you write to us again, we will start "

@@ -274,15 +274,20 @@ async def handle_filter_desa(ctx: Context) -> None:
 
 # --- reports_admin.view ------------------------------------------------------------------------------
 
-async def reporter_name(store: Store, report: Report, viewer: User) -> str:
-    """The reporter as an official sees them: anonymous has no name; confidential only for its handlers."""
+async def reporter_lines(store: Store, report: Report, viewer: User) -> list[str]:
+    """The reporter as an official sees them: anonymous has no name; a confidential reporter's name and phone
+    number only for the officials handling the report. Only WhatsApp gives us a phone number."""
     if report.privacy == "anonim" or report.reporter_user_id is None:
-        return _("Anonymous (no name kept)")
+        return [_("Reporter: {name}").format(name=_("Anonymous (no name kept)"))]
     if report.privacy == "rahasia" and viewer.id not in await store.reports.handler_ids(report):
-        return _("Confidential: only the officials handling it see the name")
+        return [_("Reporter: {name}").format(name=_("Confidential: only the officials handling it see the name"))]
     reporter = await store.users.get(report.reporter_user_id)
     name = (reporter.display_name if reporter else None) or "-"
-    return _("{name} (confidential)").format(name=name) if report.privacy == "rahasia" else name
+    lines = [_("Reporter: {name}").format(
+        name=_("{name} (confidential)").format(name=name) if report.privacy == "rahasia" else name)]
+    if reporter is not None and reporter.channel == "whatsapp":
+        lines.append(_("Phone: {number}").format(number=reporter.external_id))
+    return lines
 
 
 async def official_detail(store: Store, report: Report, viewer: User, now: datetime) -> str:
@@ -290,7 +295,7 @@ async def official_detail(store: Store, report: Report, viewer: User, now: datet
         f"{report.number} · {await category_name(store, report.category_code)}",
         _("Status: {status}").format(status=status_label(report.status)),
         _("Sent: {date}").format(date=format_datetime(report.created_at)),
-        _("Reporter: {name}").format(name=await reporter_name(store, report, viewer)),
+        *await reporter_lines(store, report, viewer),
         _("Place: {place}").format(place=await place_text(store, report)),
     ]
     if report.latitude is not None and report.longitude is not None:

@@ -7,6 +7,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.clock import from_db, to_db
 from storage.db import Database, Row
@@ -401,6 +402,41 @@ class Consultations:
             "SELECT stage, note, at FROM proposal_stages WHERE proposal_id = ? ORDER BY id", (proposal_id,)
         )
         return [StageChange(row["stage"], row["note"], from_db(row["at"])) for row in rows]  # type: ignore[arg-type]
+
+    # --- a person's own data (UU PDP) --------------------------------------------------------------
+
+    async def export_for_user(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Registrations (with attendance), own proposals and supported proposals."""
+        registrations = await self.db.fetchall(
+            """SELECT c.title, c.starts_at, r.code, r.state, r.attended_at, r.created_at
+               FROM consultation_registrations r JOIN consultations c ON c.id = r.consultation_id
+               WHERE r.user_id = ? ORDER BY r.id""",
+            (user_id,),
+        )
+        proposals = await self.db.fetchall(
+            """SELECT c.title AS consultation, p.title, p.description, p.location, p.latitude, p.longitude,
+                      p.category, p.stage, p.created_at
+               FROM proposals p JOIN consultations c ON c.id = p.consultation_id WHERE p.user_id = ? ORDER BY p.id""",
+            (user_id,),
+        )
+        supported = await self.db.fetchall(
+            """SELECT p.title, s.created_at AS supported_at FROM proposal_supporters s
+               JOIN proposals p ON p.id = s.proposal_id WHERE s.user_id = ? ORDER BY p.id""",
+            (user_id,),
+        )
+        return {"registrations": [dict(row) for row in registrations], "proposals": [dict(row) for row in proposals],
+                "supported_proposals": [dict(row) for row in supported]}
+
+    async def forget_user(self, user_id: int) -> None:
+        """Registrations and supports go; proposals stay for the public record without their author.
+
+        Cancel upcoming registrations first (handlers/consultations.py), so a freed place goes to the waiting list.
+        """
+        await self.db.execute("DELETE FROM consultation_registrations WHERE user_id = ?", (user_id,))
+        await self.db.execute("DELETE FROM proposal_supporters WHERE user_id = ?", (user_id,))
+        await self.db.execute("UPDATE proposals SET user_id = NULL WHERE user_id = ?", (user_id,))
+        await self.db.execute("UPDATE proposal_stages SET official_id = NULL WHERE official_id = ?", (user_id,))
+        await self.db.execute("UPDATE consultations SET created_by = NULL WHERE created_by = ?", (user_id,))
 
     async def proposal_audience(self, proposal_id: int) -> list[User]:
         """The proposer and every supporter."""

@@ -19,6 +19,7 @@ PRIORITY_BULK = 9
 KIND_REPLY = "reply"   # a direct answer a channel could not send at once; it goes even to opted-out users
 
 FINAL_STATES = ("sent", "delivered", "read", "failed", "needs_template", "cancelled")
+_PURGEABLE = ("sent", "delivered", "read", "failed", "cancelled")  # needs_template still waits for a template
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,18 @@ class Outbox:
             "SELECT kind, state, created_at, sent_at FROM outbox WHERE user_id = ? ORDER BY id", (user_id,)
         )
         return [dict(row) for row in rows]
+
+    async def forget_user(self, user_id: int) -> None:
+        """Messages to the person go with them, sent or not (their bodies are about them)."""
+        await self.db.execute("DELETE FROM outbox WHERE user_id = ?", (user_id,))
+
+    async def purge_finished(self, older_than: datetime) -> int:
+        """Retention: forget messages that reached a final state before `older_than` (bodies hold personal data)."""
+        cursor = await self.db.execute(
+            f"""DELETE FROM outbox WHERE state IN ({", ".join("?" * len(_PURGEABLE))}) AND created_at < ?""",
+            (*_PURGEABLE, to_db(older_than)),
+        )
+        return cursor.rowcount
 
     async def for_user(self, user_id: int) -> list[OutboxMessage]:
         rows = await self.db.fetchall("SELECT * FROM outbox WHERE user_id = ? ORDER BY id", (user_id,))

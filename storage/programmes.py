@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.clock import from_db, to_db
 from storage.db import Database, Row
@@ -162,6 +163,28 @@ class Programmes:
     async def count_subscribers(self, programme_id: int) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM programme_subscriptions WHERE programme_id = ?",
                                           (programme_id,)))
+
+    async def export_for_user(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Programmes followed and feedback given."""
+        subscriptions = await self.db.fetchall(
+            """SELECT p.name, p.topic, s.created_at FROM programme_subscriptions s
+               JOIN programmes p ON p.id = s.programme_id WHERE s.user_id = ? ORDER BY p.id""",
+            (user_id,),
+        )
+        feedback = await self.db.fetchall(
+            """SELECT p.name AS programme, f.text, f.created_at FROM programme_feedback f
+               JOIN programme_updates u ON u.id = f.update_id JOIN programmes p ON p.id = u.programme_id
+               WHERE f.user_id = ? ORDER BY f.id""",
+            (user_id,),
+        )
+        return {"subscriptions": [dict(row) for row in subscriptions], "feedback": [dict(row) for row in feedback]}
+
+    async def forget_user(self, user_id: int) -> None:
+        """Subscriptions go; feedback stays with the update it answers, without its author."""
+        await self.db.execute("DELETE FROM programme_subscriptions WHERE user_id = ?", (user_id,))
+        await self.db.execute("UPDATE programme_feedback SET user_id = NULL WHERE user_id = ?", (user_id,))
+        await self.db.execute("UPDATE programme_updates SET official_id = NULL WHERE official_id = ?", (user_id,))
+        await self.db.execute("UPDATE programmes SET created_by = NULL WHERE created_by = ?", (user_id,))
 
     # --- updates and feedback ---------------------------------------------------------------------
 

@@ -350,6 +350,37 @@ class Reports:
         )
         return {row["id"] for row in rows}
 
+    async def export_for_user(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """A citizen's own reports (with their ratings) and the reports they support (UU PDP access right)."""
+        own = await self.db.fetchall(
+            """SELECT r.number, r.category_code, r.status, r.privacy, r.description, r.desa_code, r.landmark,
+                      r.latitude, r.longitude, r.created_at, r.updated_at,
+                      (SELECT COUNT(*) FROM report_photos p WHERE p.report_id = r.id) AS photos,
+                      (SELECT json_group_array(g.rating) FROM report_ratings g WHERE g.report_id = r.id) AS ratings
+               FROM reports r WHERE r.reporter_user_id = ? ORDER BY r.id""",
+            (user_id,),
+        )
+        supported = await self.db.fetchall(
+            """SELECT r.number, r.status, s.created_at AS supported_at FROM report_supporters s
+               JOIN reports r ON r.id = s.report_id WHERE s.user_id = ? ORDER BY r.id""",
+            (user_id,),
+        )
+        return {"own": [dict(row) for row in own], "supported": [dict(row) for row in supported]}
+
+    async def forget_user(self, user_id: int) -> None:
+        """Reports stay for the public record as anonymous ones; supports and unit membership go.
+
+        Ratings hold no link to a person, so they stay as they are.
+        """
+        await self.db.execute("DELETE FROM report_supporters WHERE user_id = ?", (user_id,))
+        await self.db.execute(
+            """UPDATE reports SET reporter_user_id = NULL, privacy = 'anonim'
+               WHERE reporter_user_id = ?""",
+            (user_id,),
+        )
+        await self.db.execute("UPDATE report_history SET actor_user_id = NULL WHERE actor_user_id = ?", (user_id,))
+        await self.db.execute("DELETE FROM report_unit_members WHERE user_id = ?", (user_id,))
+
     async def export_rows(self, wanted: ReportFilter, limit: int) -> list[ExportRow]:
         """Reports with what an export shows beside them; the reporter's name only for 'biasa' reports."""
         where, params = _where(wanted)

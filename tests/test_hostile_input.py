@@ -2,10 +2,11 @@
 
 Each run sends well over 10,000 generated messages: empty and 100 KB texts, emoji, right-to-left and
 zero-width text, control characters and NUL bytes, markup that could break a parse mode, SQL
-fragments, absurd coordinates, numbers out of range, option payloads from other steps and other
-users, unknown commands. Every registered step is visited. The promise: no unhandled exception, an
-answer every time, and stored data that stays valid. Hypothesis prints a reproduction blob
-(`@reproduce_failure`) and the seed (`--hypothesis-seed`) when something fails.
+fragments, absurd coordinates, numbers out of range, option payloads from other steps and from the
+keyboards other people were shown about their own reports, registrations and programmes, unknown
+commands. Every registered step is visited. The promise: no unhandled exception, an answer every time,
+and stored data that stays valid. Hypothesis prints a reproduction blob (`@reproduce_failure`) and the
+seed (`--hypothesis-seed`) when something fails.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import json
 import logging
 import math
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,10 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.flood import FloodGate
 from handlers.types import Incoming, Location, Media
+from storage.consultations import NewConsultation, NewProposal
 from storage.conversations import Conversation
+from storage.programmes import NewProgramme, NewUpdate
+from tests.reports_support import BERBAH, JOGOTIRTO, add_report
 from tests.support import FakeClock
 
 HOSTILE_TEXTS = [
@@ -86,6 +91,37 @@ class World:
         self.payloads = sorted({p for p in self.app.engine.registry.actions} | {"go:menu", "help"})
         self.sent = 0
         self.counter = 0
+        self.foreign = self.runner.run(self.harvest_foreign_payloads())
+
+    async def harvest_foreign_payloads(self) -> list[str]:
+        """Buttons other people were shown about their own things: what a forwarded or forged press carries."""
+        store, now = self.app.store, self.clock()
+        other = await store.users.touch_or_create("console", "other", "Other", now)
+        await store.users.update(other.id, consent_at="2026-01-01T00:00:00.000Z", desa_code=JOGOTIRTO)
+        report = await add_report(store, other.id, now)
+        consultation = await store.consultations.create(NewConsultation(
+            "Musrenbang", "-", "desa", BERBAH, JOGOTIRTO, "Balai", None, None, None, now + timedelta(days=3),
+            now + timedelta(days=3, hours=2), 10, None, None), now)
+        await store.consultations.register(consultation, other.id, "registered", now)
+        proposal = await store.consultations.add_proposal(NewProposal(
+            consultation, other.id, "Talud", "Talud longsor di dusun.", "Dusun", None, None, "infrastruktur"), now)
+        programme = await store.programmes.create(NewProgramme("Posyandu", "-", "kesehatan", BERBAH, None, None), now)
+        await store.programmes.subscribe(programme, other.id, now)
+        await store.programmes.add_update(NewUpdate(programme, "Posyandu Sabtu.", None, None, None, None), now)
+        self.app.engine.config.officials = {"console": frozenset({"fuzz3", "otherofficial"})}
+        presses = {"other": ["go:my_reports", f"mine:{report.id}", f"cons:open:{consultation}", "cons:mine",
+                             f"cons:proposals:{consultation}", f"cons:proposal:{proposal}", f"prog:open:{programme}"],
+                   "otherofficial": [f"radm:open:{report.id}", f"conadm:open:{consultation}",
+                                     f"conadm:proposal:{proposal}", f"progadm:open:{programme}"]}
+        harvested: set[str] = set()
+        for who, payloads in presses.items():
+            for payload in payloads:
+                self.counter += 1
+                replies = await self.app.engine.handle(Incoming("console", who, payload=payload,
+                                                                message_id=f"h{self.counter}"))
+                harvested |= {option.payload for reply in replies for option in reply.options}
+        assert any(p.startswith("report:reopen") or p.startswith("cons:cancel") for p in harvested)
+        return sorted(harvested)
 
     async def put_at_step(self, user: int, step: str) -> None:
         """Jump a user straight to a step (as a restart with a stale draft would), then onboard-check."""
@@ -134,6 +170,7 @@ def test_every_step_survives_hostile_input(world: World, caplog: pytest.LogCaptu
         for index, step in enumerate(world.steps):
             # a rotating sample of the registry's payloads, so every payload meets many steps
             sample = [world.payloads[(index * 7 + k) % len(world.payloads)] for k in range(10)]
+            sample += [world.foreign[(index * 3 + k) % len(world.foreign)] for k in range(3)]
             for user in (0, 1, 3):  # Indonesian citizen, English citizen, official
                 texts_ = HOSTILE_TEXTS if user == 0 else HOSTILE_TEXTS[user::4]
                 for text in texts_:
@@ -156,7 +193,7 @@ def test_every_step_survives_hostile_input(world: World, caplog: pytest.LogCaptu
 @settings(max_examples=110, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True)
 @given(data=st.data())
 def test_random_conversations_never_crash(world: World, data: st.DataObject) -> None:
-    batch = data.draw(st.lists(messages(world.payloads), min_size=70, max_size=90))
+    batch = data.draw(st.lists(messages(world.payloads + world.foreign), min_size=70, max_size=90))
     handler = _ErrorCounter()
     logging.getLogger().addHandler(handler)
     try:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.logging_setup import RedactingFilter
-from tests.support import Chat
+from bot.logging_setup import RedactingFilter, setup_logging
+from tests.fake_telegram import FakeTelegram
+from tests.support import Chat, FakeClock
+from tests.telegram_support import running_bot, telegram_settings
+from tests.whatsapp_support import AUTH_TOKEN, whatsapp_harness
+
+BOT_TOKEN = "123456789:AAHsecretsecretsecretsecretsecret12"
 
 
 async def test_one_info_line_per_message_without_the_body(chat: Chat, caplog: pytest.LogCaptureFixture) -> None:
@@ -30,6 +37,59 @@ def test_phone_numbers_and_tokens_are_masked_if_they_slip_into_a_log() -> None:
     text = record.getMessage()
     assert "+6281234567890" not in text and "890" in text
     assert "AAHsecret" not in text
+
+
+@pytest.fixture
+def process_log() -> Iterator[io.StringIO]:
+    """The process's own logging set-up (`setup_logging`, as `sinergi run` does) writing to a buffer."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    saved_levels = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    stream = io.StringIO()
+    setup_logging("INFO", stream=stream, secrets=[AUTH_TOKEN])
+    try:
+        yield stream
+    finally:
+        root.handlers[:], root.level = saved
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_a_token_in_a_logged_traceback_is_masked(process_log: io.StringIO) -> None:
+    url = f"https://api.telegram.org/bot{BOT_TOKEN}/sendMessage"
+    try:
+        try:
+            raise ConnectionError(f"cannot reach {url} for chat +6281234567890")
+        except ConnectionError as cause:
+            raise RuntimeError(f"Twilio said no to {AUTH_TOKEN}") from cause
+    except RuntimeError:
+        logging.getLogger("sinergi.test").exception("sending failed")
+    text = process_log.getvalue()
+    assert "Traceback" in text and "ConnectionError" in text and "sending failed" in text
+    assert "bot<token>/sendMessage" in text
+    assert "AAHsecret" not in text and AUTH_TOKEN not in text and "+6281234567890" not in text
+
+
+async def test_no_message_body_or_number_at_info_from_telegram_and_whatsapp(
+    process_log: io.StringIO, tmp_path: Path, clock: FakeClock
+) -> None:
+    body = "rumah saya di RT 3 kebanjiran, nomor saya 081298765432"
+    fake = await FakeTelegram().start()
+    try:
+        async with running_bot(telegram_settings(tmp_path / "tg", fake), fake, clock) as stack:
+            budi = stack.user()
+            await budi.send(body)
+            assert "Halo! Saya Sinergi" in budi.text
+    finally:
+        await fake.close()
+    async with whatsapp_harness(tmp_path / "wa", clock) as wa:
+        siti = wa.user("+6281234567890", "Siti")
+        await siti.send(body)
+        assert "Halo! Saya Sinergi" in siti.text
+    text = process_log.getvalue()
+    assert "handled channel=telegram" in text and "handled channel=whatsapp" in text, text
+    assert "kebanjiran" not in text and "081298765432" not in text
+    assert "+6281234567890" not in text and "6281234567890" not in text
 
 
 def test_areas_import_command(tmp_path: Path) -> None:
