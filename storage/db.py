@@ -78,6 +78,12 @@ class Database:
         async with self.transaction() as conn:
             return await conn.execute(sql, params)
 
+    async def write_returning(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
+        """A write with RETURNING, in one trip, inside the write transaction."""
+        async with self.transaction() as conn:
+            rows = await conn.execute_fetchall(sql, params)  # type: ignore[arg-type]
+        return next(iter(rows), None)
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
@@ -147,10 +153,13 @@ class Store:
 
     def __post_init__(self) -> None:
         from storage.areas import Areas
+        from storage.audience import Audiences
         from storage.audit import AuditLog
+        from storage.broadcasts import Broadcasts
         from storage.conversations import Conversations
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
+        from storage.polls import Polls
         from storage.users import Users
 
         self.users = Users(self.db)
@@ -159,6 +168,9 @@ class Store:
         self.areas = Areas(self.db)
         self.outbox = Outbox(self.db)
         self.audit = AuditLog(self.db)
+        self.audiences = Audiences(self.db)
+        self.broadcasts = Broadcasts(self.db)
+        self.polls = Polls(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()
