@@ -8,11 +8,11 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.engine import Engine, EngineConfig
-from bot.outbox_worker import OutboxWorker
+from bot.outbox_worker import OutboxWorker, pacing_for
 from handlers.flow import Services
 from handlers.i18n import set_timezone
 from storage.clock import utc_now
@@ -76,7 +76,8 @@ async def serve(settings: Settings) -> None:
     try:
         for channel in channels:
             await channel.start()
-            worker = OutboxWorker(app.store, channel.sender, clock=app.clock)
+            worker = OutboxWorker(app.store, channel.sender, clock=app.clock, pacing=pacing_for(channel.name, settings),
+                                  conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes))
             app.workers[channel.name] = worker
             tasks.append(asyncio.create_task(worker.run(), name=f"outbox-{channel.name}"))
         runner = await start_web(app, channels)

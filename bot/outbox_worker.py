@@ -1,26 +1,52 @@
-"""Delivers the outbox: one worker per channel claims due rows and records each outcome.
+"""Delivers the outbox: one worker per channel claims due rows, paces them to what the platform allows,
+and records each outcome.
 
-A channel's sender turns a platform answer into a `SendResult`; the worker alone decides what
-happens to the row (sent, retried later, or finished with a reason), so every channel behaves alike.
+A channel's sender turns a platform answer into a `SendResult`; the worker alone decides what happens to
+the row, so every channel behaves alike:
+- sent: recorded; a pushed message with options (a poll) becomes what a typed number answers for a
+  person at the menu (`Conversations.offer_options`), so "2" on WhatsApp picks its second option.
+- retry with `retry_after` (429): the whole channel pauses that long, then the same message goes again in
+  its place, so nothing is lost or reordered.
+- retry without it (5xx, network error, a sender that raised): back to the queue with exponential backoff
+  and jitter; after `max_attempts`, `failed` with the reason.
+- final (403 blocked, chat not found, 63016, unsubscribed): finished in the given state; `unreachable`
+  marks the person unreachable on that channel so no later send is tried.
+
+Pacing: a token bucket for the channel's overall rate, a second one for messages with media (WhatsApp
+allows fewer), at most one message in flight per chat and a minimum interval between two to one chat
+(Telegram: 1 s). A batch is about half a second of sending, most urgent first, so a reply queued behind a
+broadcast waits at most one batch. Its outcomes are recorded in one transaction: a crash before that
+leaves the batch in `sending`, and the next start sends it again, so duplicates can only come from the
+batch in flight and nothing is ever lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from handlers import menu
+from handlers.types import replies_from_json
 from storage.clock import utc_now
 from storage.db import Store
 from storage.outbox import OutboxMessage, backoff
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 log = logging.getLogger("sinergi.outbox")
 
 Outcome = Literal["sent", "retry", "final"]
+
+# Where a person is "at the menu", so a pushed message's options may become what their typed number means.
+IDLE_STATES = (menu.MAIN, menu.OFFICIAL)
 
 
 @dataclass(frozen=True)
@@ -43,15 +69,89 @@ class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> SendResult: ...
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How fast one channel may send."""
+
+    rate: float = 25.0                    # messages per second, overall
+    media_rate: float | None = None       # messages per second for those carrying a photo (WhatsApp: 1.5)
+    chat_interval: float = 0.0            # seconds between two messages to one chat (Telegram: 1.0)
+    concurrency: int = 16                 # sends in flight, so the platform's round trip does not cap the rate
+    burst: float | None = None            # sends saved up while idle; default a tenth of a second's worth
+    batch_seconds: float = 0.5            # how much sending one claimed batch holds
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, math.ceil(self.rate * self.batch_seconds))
+
+
+def pacing_for(channel: str, settings: Settings) -> Pacing:
+    """The configured limits of a channel (TELEGRAM_SEND_RATE, WHATSAPP_SEND_RATE, …)."""
+    if channel == "telegram":
+        return Pacing(rate=settings.telegram_send_rate, chat_interval=1.0 / settings.telegram_chat_send_rate)
+    if channel == "whatsapp":
+        return Pacing(rate=settings.whatsapp_send_rate, media_rate=settings.whatsapp_media_send_rate)
+    return Pacing()
+
+
+class TokenBucket:
+    """`rate` takes a second on average, at most `capacity` at once; `pause` stops every taker (a 429).
+
+    Takers are served in arrival order (an asyncio.Lock is fair), so pacing never reorders sends.
+    """
+
+    def __init__(self, rate: float, capacity: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.capacity = capacity if capacity is not None else max(1.0, rate / 10)
+        self._monotonic = monotonic
+        self._tokens = self.capacity
+        self._updated = monotonic()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds`, then start again from an empty bucket (no burst right after a 429)."""
+        until = self._monotonic() + max(0.0, seconds)
+        if until > self._paused_until:
+            self._paused_until = until
+            self._tokens = 0.0
+            self._updated = until
+
+
 class OutboxWorker:
-    def __init__(self, store: Store, sender: Sender, batch_size: int = 50, max_attempts: int = 6,
-                 idle_seconds: float = 1.0, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: Store, sender: Sender, batch_size: int | None = None, max_attempts: int = 6,
+                 idle_seconds: float = 1.0, clock: Callable[[], datetime] = utc_now,
+                 pacing: Pacing | None = None, conversation_timeout: timedelta = timedelta(minutes=30),
+                 max_pauses: int = 5) -> None:
         self.store = store
         self.sender = sender
-        self.batch_size = batch_size
+        self.pacing = pacing or Pacing()
+        self.batch_size = batch_size or self.pacing.batch_size
         self.max_attempts = max_attempts
         self.idle_seconds = idle_seconds
         self.clock = clock
+        self.conversation_timeout = conversation_timeout
+        self.max_pauses = max_pauses
+        self.bucket = TokenBucket(self.pacing.rate, self.pacing.burst)
+        self.media_bucket = TokenBucket(self.pacing.media_rate) if self.pacing.media_rate else None
+        self._chat_free_at: dict[str, float] = {}   # external id -> monotonic time its next message may go
         self._wake = asyncio.Event()
         self._stopped = False
 
@@ -64,7 +164,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        await self.store.outbox.recover_in_flight()
+        await self.store.outbox.recover_in_flight(self.sender.channel)
         while not self._stopped:
             try:
                 done = await self.drain_once()
@@ -79,35 +179,110 @@ class OutboxWorker:
                     pass
 
     async def drain_once(self) -> int:
-        """Claim one batch and deliver it; returns how many rows were handled."""
+        """Claim one batch, send it at the channel's pace, record every outcome; returns how many were claimed."""
         batch = await self.store.outbox.claim(self.sender.channel, self.batch_size, self.clock())
-        for message in batch:
-            await self.deliver(message)
+        if not batch:
+            return 0
+        ready = await self._admit(batch)
+        semaphore = asyncio.Semaphore(self.pacing.concurrency)
+
+        async def paced(message: OutboxMessage) -> tuple[OutboxMessage, SendResult]:
+            async with semaphore:
+                return message, await self.send(message)
+
+        results = await asyncio.gather(*(paced(message) for message in ready))
+        await self.record_all(list(results))
         return len(batch)
 
     async def deliver(self, message: OutboxMessage) -> None:
+        """Send one claimed message at the channel's pace and record the outcome."""
+        await self.record_all([(message, await self.send(message))])
+
+    async def send(self, message: OutboxMessage) -> SendResult:
+        """Send at the channel's pace; a 429 pauses the channel and the same message goes again after it."""
+        for pauses in range(self.max_pauses + 1):
+            await self.bucket.take()
+            if self.media_bucket is not None and _has_media(message):
+                await self.media_bucket.take()
+            result = await self._send_once(message)
+            if result.outcome != "retry" or result.retry_after is None or pauses == self.max_pauses:
+                break
+            log.info("outbox %s rate limited: pausing %.2fs", self.sender.channel, result.retry_after)
+            self.bucket.pause(result.retry_after)
+            if self.media_bucket is not None:
+                self.media_bucket.pause(result.retry_after)
+        if self.pacing.chat_interval:
+            self._chat_free_at[message.external_id] = time.monotonic() + self.pacing.chat_interval
+        return result
+
+    async def _send_once(self, message: OutboxMessage) -> SendResult:
         try:
-            result = await self.sender.send(message)
+            return await self.sender.send(message)
         except Exception as error:  # a bug or an unexpected transport error: retry, never lose the row
             log.exception("sender %s raised on outbox id=%s", self.sender.channel, message.id)
-            result = SendResult("retry", error=type(error).__name__)
-        await self.record(message, result)
+            return SendResult("retry", error=type(error).__name__)
+
+    async def _admit(self, batch: list[OutboxMessage]) -> list[OutboxMessage]:
+        """One message per chat in flight, and the per-chat interval; the rest go back to wait their turn."""
+        now, mono = self.clock(), time.monotonic()
+        if len(self._chat_free_at) > 10 * self.batch_size:
+            self._chat_free_at = {chat: t for chat, t in self._chat_free_at.items() if t > mono}
+        ready, held, chats = [], [], set()
+        for message in batch:
+            free_at = self._chat_free_at.get(message.external_id, 0.0)
+            if message.external_id in chats or free_at > mono:
+                held.append((message.id, now + timedelta(seconds=max(0.0, free_at - mono))))
+            else:
+                chats.add(message.external_id)
+                ready.append(message)
+        if held:
+            await self.store.outbox.release(held)
+        return ready
 
     async def record(self, message: OutboxMessage, result: SendResult) -> None:
+        await self.record_all([(message, result)])
+
+    async def record_all(self, results: list[tuple[OutboxMessage, SendResult]]) -> None:
+        """Every outcome of a batch in one transaction."""
         now = self.clock()
+        sent = [(m.id, r.provider_message_id) for m, r in results if r.outcome == "sent"]
+        offers = [(m.user_id, options) for m, r in results
+                  if r.outcome == "sent" and m.user_id is not None and (options := _options_of(m))]
+        async with self.store.transaction():
+            if sent:
+                await self.store.outbox.mark_sent_many(sent, now)
+            if offers:
+                await self.store.conversations.offer_options(offers, now, IDLE_STATES, now - self.conversation_timeout)
+            for message, result in results:
+                if result.outcome != "sent":
+                    await self._record_unsent(message, result, now)
+        if sent:
+            log.info("outbox %s sent=%d of batch=%d", self.sender.channel, len(sent), len(results))
+
+    async def _record_unsent(self, message: OutboxMessage, result: SendResult, now: datetime) -> None:
         outbox = self.store.outbox
-        if result.outcome == "sent":
-            await outbox.mark_sent(message.id, now, result.provider_message_id)
-            log.info("outbox sent id=%s channel=%s kind=%s", message.id, message.channel, message.kind)
-        elif result.outcome == "retry" and message.attempts < self.max_attempts:
+        if result.outcome == "retry" and message.attempts < self.max_attempts:
             wait = (timedelta(seconds=result.retry_after) if result.retry_after is not None
                     else backoff(message.attempts) * random.uniform(0.8, 1.2))
             await outbox.retry_later(message.id, now + wait, result.error or "retry")
             log.info("outbox retry id=%s in %.1fs error=%s", message.id, wait.total_seconds(), result.error)
-        else:
-            state = result.state if result.outcome == "final" else "failed"
-            async with self.store.transaction():
-                await outbox.finish(message.id, state, result.error or "gave up")
-                if result.unreachable:
-                    await self.store.users.mark_unreachable(message.channel, message.external_id)
-            log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
+            return
+        state = result.state if result.outcome == "final" else "failed"
+        await outbox.finish(message.id, state, result.error or "gave up")
+        if result.unreachable:
+            await self.store.users.mark_unreachable(message.channel, message.external_id)
+        log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
+
+
+def _has_media(message: OutboxMessage) -> bool:
+    return any(reply.media for reply in replies_from_json(message.body))
+
+
+def _options_of(message: OutboxMessage) -> list[list[str]] | None:
+    """The options of a pushed message's last reply that has any (a poll), as [[label, payload], …]."""
+    if '"options": [[' not in message.body:  # cheap test first: most bulk messages (broadcasts) have none
+        return None
+    for reply in reversed(replies_from_json(message.body)):
+        if reply.options:
+            return [[option.label, option.payload] for option in reply.options]
+    return None
