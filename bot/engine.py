@@ -79,14 +79,18 @@ class Engine:
         ctx = Context(self.store, self.config.services, user, msg, draft, now, before, self.registry)
 
         state = before
-        if state and conversation.updated_at and not state.startswith("onboarding."):
+        resting = state is None or state.startswith("onboarding.") or state in (menu.MAIN, menu.OFFICIAL)
+        if not resting and conversation.updated_at:
             idle = now - conversation.updated_at
             if idle > timedelta(minutes=self.config.services.conversation_timeout_minutes):
-                ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
                 state, offered = None, []
                 draft.clear()
                 ctx.state = None
-                ctx.next_state = menu.MAIN
+                # A pressed button of a message the bot sent meanwhile (a poll) still works; anything else
+                # is told that the half-finished flow was dropped.
+                if not (msg.payload and self.registry.find_action(msg.payload)):
+                    ctx.say(_("We had not heard from you for a while, so we are starting again from the menu."))
+                    ctx.next_state = menu.MAIN
 
         if ctx.next_state is _STAY:
             await self._route(ctx, msg, offered)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from handlers import menu, onboarding, settings
+from handlers import broadcasts, menu, officials, onboarding, polls, settings
 from handlers.flow import Registry
 
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (menu, onboarding, settings):
+    for module in (menu, onboarding, settings, broadcasts, polls, officials):
         module.register(registry)
     return registry

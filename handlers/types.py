@@ -68,12 +68,14 @@ class Reply:
     options: tuple[Option, ...] = ()
     request: Request | None = None
     media: tuple[str, ...] = ()          # local file paths of photos to show
+    files: tuple[str, ...] = ()          # local file paths of documents to send (CSV export, data export)
     edit: bool = False                   # channel may replace the message whose button was pressed
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["options"] = [[o.label, o.payload] for o in self.options]
         data["media"] = list(self.media)
+        data["files"] = list(self.files)
         return data
 
     @classmethod
@@ -83,6 +85,7 @@ class Reply:
             options=tuple(Option(str(label), str(payload)) for label, payload in data.get("options", ())),
             request=data.get("request"),
             media=tuple(data.get("media", ())),
+            files=tuple(data.get("files", ())),
         )
 
 
@@ -92,6 +95,12 @@ def replies_to_json(replies: list[Reply] | tuple[Reply, ...]) -> str:
 
 def replies_from_json(text: str) -> list[Reply]:
     return [Reply.from_dict(item) for item in json.loads(text)]
+
+
+def shorten(text: str, limit: int = 50) -> str:
+    """One line of at most `limit` characters, ending in … when cut (button labels, list entries)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 _DROP = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
