@@ -91,6 +91,10 @@ async def serve(settings: Settings) -> None:
                 await channel.stop()
         if runner is not None:
             await runner.cleanup()
+        for worker in app.workers.values():
+            worker.stop()  # a worker records what it sent before the database closes
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
         await app.close()
         for task in tasks:
             task.cancel()

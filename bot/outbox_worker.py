@@ -12,12 +12,16 @@ the row, so every channel behaves alike:
 - final (403 blocked, chat not found, 63016, unsubscribed): finished in the given state; `unreachable`
   marks the person unreachable on that channel so no later send is tried.
 
-Pacing: a token bucket for the channel's overall rate, a second one for messages with media (WhatsApp
-allows fewer), at most one message in flight per chat and a minimum interval between two to one chat
-(Telegram: 1 s). A batch is about half a second of sending, most urgent first, so a reply queued behind a
-broadcast waits at most one batch. Its outcomes are recorded in one transaction: a crash before that
-leaves the batch in `sending`, and the next start sends it again, so duplicates can only come from the
-batch in flight and nothing is ever lost.
+Pacing: a token bucket for the channel's overall rate (with a small burst, so a platform counting in a
+sliding second never sees more than it allows), a second one for messages with media (WhatsApp allows
+fewer), at most one message per chat queued or in flight (so one person's messages keep their order) and
+a minimum interval between two to one chat (Telegram: 1 s).
+
+`run` overlaps the three stages so sending never waits on SQLite: it claims about half a second of
+sending ahead, most urgent first (a reply queued behind a broadcast waits about that long), and records
+outcomes every `record_seconds` in one transaction. A claimed row has its attempt counted before it is
+sent; a crash leaves the claimed-but-unrecorded rows in `sending`, and the next start sends them again:
+duplicates can only come from those, and nothing is ever lost.
 """
 
 from __future__ import annotations
@@ -77,8 +81,9 @@ class Pacing:
     media_rate: float | None = None       # messages per second for those carrying a photo (WhatsApp: 1.5)
     chat_interval: float = 0.0            # seconds between two messages to one chat (Telegram: 1.0)
     concurrency: int = 16                 # sends in flight, so the platform's round trip does not cap the rate
-    burst: float | None = None            # sends saved up while idle; default a tenth of a second's worth
+    burst: float | None = None            # sends saved up while idle; default 20 ms' worth (at least 1)
     batch_seconds: float = 0.5            # how much sending one claimed batch holds
+    record_seconds: float = 0.2           # how often outcomes are written (one transaction each time)
 
     @property
     def batch_size(self) -> int:
@@ -97,7 +102,8 @@ def pacing_for(channel: str, settings: Settings) -> Pacing:
 class TokenBucket:
     """`rate` takes a second on average, at most `capacity` at once; `pause` stops every taker (a 429).
 
-    Takers are served in arrival order (an asyncio.Lock is fair), so pacing never reorders sends.
+    Takers are served in arrival order (an asyncio.Lock is fair), so pacing never reorders sends. The
+    capacity is kept small: a platform counting in a sliding second sees at most rate + capacity.
     """
 
     def __init__(self, rate: float, capacity: float | None = None,
@@ -105,9 +111,9 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate / 10)
+        self.capacity = capacity if capacity is not None else max(1.0, rate / 50)
         self._monotonic = monotonic
-        self._tokens = self.capacity
+        self._tokens = 0.0                # no burst at start: the platform may still count our last run
         self._updated = monotonic()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -152,6 +158,7 @@ class OutboxWorker:
         self.bucket = TokenBucket(self.pacing.rate, self.pacing.burst)
         self.media_bucket = TokenBucket(self.pacing.media_rate) if self.pacing.media_rate else None
         self._chat_free_at: dict[str, float] = {}   # external id -> monotonic time its next message may go
+        self._busy_chats: set[str] = set()          # chats with a message queued or in flight
         self._wake = asyncio.Event()
         self._stopped = False
 
@@ -164,19 +171,68 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        """Deliver until stopped. Claiming, sending and recording overlap, so sending never waits on SQLite:
+        a feeder keeps about one batch queued ahead, `concurrency` senders take from the queue in order
+        (each waiting for the channel's bucket), and outcomes are written every `record_seconds`.
+        """
         await self.store.outbox.recover_in_flight(self.sender.channel)
+        queue: asyncio.Queue[OutboxMessage] = asyncio.Queue()
+        done: list[tuple[OutboxMessage, SendResult]] = []
+        senders = [asyncio.create_task(self._send_from(queue, done)) for _ in range(self.pacing.concurrency)]
+        recorder = asyncio.create_task(self._record_every(done))
+        try:
+            await self._feed(queue)
+            await queue.join()
+        finally:
+            for task in (*senders, recorder):
+                task.cancel()
+            await asyncio.gather(*senders, recorder, return_exceptions=True)
+            await self._flush(done)
+
+    async def _feed(self, queue: asyncio.Queue[OutboxMessage]) -> None:
         while not self._stopped:
+            if queue.qsize() >= self.batch_size:
+                await asyncio.sleep(self.pacing.batch_seconds / 2)
+                continue
             try:
-                done = await self.drain_once()
+                batch = await self.store.outbox.claim(self.sender.channel, self.batch_size, self.clock())
+                for message in await self._admit(batch):
+                    queue.put_nowait(message)
             except Exception:
-                log.exception("outbox worker %s failed a round", self.sender.channel)
-                done = 0
-            if done == 0:
+                log.exception("outbox worker %s failed to claim", self.sender.channel)
+                batch = []
+            if not batch:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
                 except TimeoutError:
                     pass
+
+    async def _send_from(self, queue: asyncio.Queue[OutboxMessage], done: list[tuple[OutboxMessage, SendResult]]
+                         ) -> None:
+        while True:
+            message = await queue.get()
+            try:
+                done.append((message, await self.send(message)))
+            finally:
+                queue.task_done()
+
+    async def _record_every(self, done: list[tuple[OutboxMessage, SendResult]]) -> None:
+        while True:
+            await asyncio.sleep(self.pacing.record_seconds)
+            await self._flush(done)
+
+    async def _flush(self, done: list[tuple[OutboxMessage, SendResult]]) -> None:
+        """Record what was sent so far; if SQLite refuses, keep it for the next try (never drop an outcome)."""
+        if not done:
+            return
+        batch = done[:]
+        del done[:len(batch)]
+        try:
+            await self.record_all(batch)
+        except Exception:
+            log.exception("outbox worker %s failed to record %d outcomes", self.sender.channel, len(batch))
+            done[:0] = batch
 
     async def drain_once(self) -> int:
         """Claim one batch, send it at the channel's pace, record every outcome; returns how many were claimed."""
@@ -200,6 +256,12 @@ class OutboxWorker:
 
     async def send(self, message: OutboxMessage) -> SendResult:
         """Send at the channel's pace; a 429 pauses the channel and the same message goes again after it."""
+        try:
+            return await self._send_paced(message)
+        finally:
+            self._busy_chats.discard(message.external_id)
+
+    async def _send_paced(self, message: OutboxMessage) -> SendResult:
         for pauses in range(self.max_pauses + 1):
             await self.bucket.take()
             if self.media_bucket is not None and _has_media(message):
@@ -223,17 +285,22 @@ class OutboxWorker:
             return SendResult("retry", error=type(error).__name__)
 
     async def _admit(self, batch: list[OutboxMessage]) -> list[OutboxMessage]:
-        """One message per chat in flight, and the per-chat interval; the rest go back to wait their turn."""
+        """One message per chat queued or in flight, and the per-chat interval; the rest go back to wait."""
+        if not batch:
+            return []
         now, mono = self.clock(), time.monotonic()
         if len(self._chat_free_at) > 10 * self.batch_size:
             self._chat_free_at = {chat: t for chat, t in self._chat_free_at.items() if t > mono}
-        ready, held, chats = [], [], set()
+        ready, held = [], []
         for message in batch:
-            free_at = self._chat_free_at.get(message.external_id, 0.0)
-            if message.external_id in chats or free_at > mono:
-                held.append((message.id, now + timedelta(seconds=max(0.0, free_at - mono))))
+            chat = message.external_id
+            free_at = self._chat_free_at.get(chat, 0.0)
+            if chat in self._busy_chats:
+                held.append((message.id, now + timedelta(seconds=max(self.pacing.batch_seconds, free_at - mono))))
+            elif free_at > mono:
+                held.append((message.id, now + timedelta(seconds=free_at - mono)))
             else:
-                chats.add(message.external_id)
+                self._busy_chats.add(chat)
                 ready.append(message)
         if held:
             await self.store.outbox.release(held)

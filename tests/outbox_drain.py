@@ -5,7 +5,8 @@ kills it with SIGKILL half way and starts it again.
            [--sender tests.fake_platform:PlatformSender]
 
 `--sender` names a factory `(url, channel) -> Sender`, so the real channel fakes can take the place of
-tests/fake_platform.py. It exits 0 once nothing is pending or in flight.
+tests/fake_platform.py. It runs the worker's production loop (`run`) and stops it, exiting 0, once
+nothing is pending or in flight.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ async def drain(db_path: Path, url: str, channel: str, rate: float, sender_path:
     module_name, _sep, factory_name = sender_path.partition(":")
     sender = getattr(importlib.import_module(module_name), factory_name)(url, channel)
     store = await open_store(db_path)
-    worker = OutboxWorker(store, sender, pacing=Pacing(rate=rate))
-    try:
-        await store.outbox.recover_in_flight(channel)
+    worker = OutboxWorker(store, sender, pacing=Pacing(rate=rate), idle_seconds=0.05)
+
+    async def stop_when_drained() -> None:
         while True:
-            if await worker.drain_once() == 0:
-                counts = await store.outbox.counts()
-                if not counts.get("pending") and not counts.get("sending"):
-                    return
-                await asyncio.sleep(0.05)
+            counts = await store.outbox.counts()
+            if not counts.get("pending") and not counts.get("sending"):
+                worker.stop()
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.gather(worker.run(), stop_when_drained())
     finally:
         await sender.close()
         await store.close()
