@@ -265,11 +265,10 @@ async def _vote(ctx: Context, poll: Poll, position: int) -> None:
         ctx.say(_("That is not one of the answers."))
         await _show(ctx, poll)
         return
-    if not await ctx.store.audiences.includes(poll.audience, ctx.user.id):
+    counted, previous = await ctx.store.polls.vote(poll, ctx.user.id, position, ctx.now)
+    if not counted:
         ctx.say(_("Sorry, this poll is meant for another area or group."))
         return
-    previous = await ctx.store.polls.vote_of(poll.id, ctx.user.id)
-    await ctx.store.polls.vote(poll.id, ctx.user.id, position, ctx.user.desa_code, ctx.now)
     answer = poll.options[position - 1]
     if previous is None:
         text = _("Thank you! Your answer: {answer}.").format(answer=answer)

@@ -161,6 +161,11 @@ class Audiences:
 
     @staticmethod
     def _where(audience: Audience) -> tuple[str, tuple[Any, ...]]:
-        rule = FILTERS[audience.kind]
-        params = () if audience.value is None else (audience.value,)
-        return f"{_ONBOARDED} AND ({rule.sql})", params
+        return member_filter(audience)
+
+
+def member_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
+    """The condition on `users u` that picks the audience's members, and its parameters."""
+    rule = FILTERS[audience.kind]
+    params = () if audience.value is None else (audience.value,)
+    return f"{_ONBOARDED} AND ({rule.sql})", params

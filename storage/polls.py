@@ -6,10 +6,11 @@ results can be shown per kecamatan and desa, and stays as a count if the person 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.audience import Audience
+from storage.audience import Audience, member_filter
 from storage.clock import from_db, to_db
 from storage.db import Database, Row
 from storage.users import User
@@ -84,27 +85,27 @@ class Polls:
         return poll
 
     async def get(self, poll_id: int) -> Poll | None:
-        row = await self.db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
-        return (await self._with_options([row]))[0] if row else None
+        rows = await self.db.fetchall(f"{_WITH_OPTIONS} WHERE p.id = ?", (poll_id,))
+        return _poll(rows[0]) if rows else None
 
     async def recent(self, limit: int = 10) -> list[Poll]:
-        rows = await self.db.fetchall("SELECT * FROM polls ORDER BY id DESC LIMIT ?", (limit,))
-        return await self._with_options(rows)
+        rows = await self.db.fetchall(f"{_WITH_OPTIONS} ORDER BY p.id DESC LIMIT ?", (limit,))
+        return [_poll(row) for row in rows]
 
     async def open_polls(self, now: datetime, limit: int = 20) -> list[Poll]:
         rows = await self.db.fetchall(
-            """SELECT * FROM polls WHERE state = 'open' AND (closes_at IS NULL OR closes_at > ?)
-               ORDER BY id DESC LIMIT ?""",
+            f"""{_WITH_OPTIONS} WHERE p.state = 'open' AND (p.closes_at IS NULL OR p.closes_at > ?)
+                ORDER BY p.id DESC LIMIT ?""",
             (to_db(now), limit),
         )
-        return await self._with_options(rows)
+        return [_poll(row) for row in rows]
 
     async def due(self, now: datetime) -> list[Poll]:
         """Open polls whose closing time has passed (the scheduler closes them)."""
         rows = await self.db.fetchall(
-            "SELECT * FROM polls WHERE state = 'open' AND closes_at <= ? ORDER BY closes_at, id", (to_db(now),)
+            f"{_WITH_OPTIONS} WHERE p.state = 'open' AND p.closes_at <= ? ORDER BY p.closes_at, p.id", (to_db(now),)
         )
-        return await self._with_options(rows)
+        return [_poll(row) for row in rows]
 
     async def set_recipients(self, poll_id: int, recipients: int) -> None:
         await self.db.execute("UPDATE polls SET recipients = ? WHERE id = ?", (recipients, poll_id))
@@ -124,14 +125,24 @@ class Polls:
         )
         return cursor.rowcount == 1
 
-    async def vote(self, poll_id: int, user_id: int, position: int, desa_code: str | None, now: datetime) -> None:
-        """Record or change a person's vote (the caller checks the poll is open and the position valid)."""
-        await self.db.execute(
-            """INSERT INTO poll_votes (poll_id, user_id, position, desa_code, voted_at) VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (poll_id, user_id) DO UPDATE SET
-                   position = excluded.position, desa_code = excluded.desa_code, changed_at = excluded.voted_at""",
-            (poll_id, user_id, position, desa_code, to_db(now)),
+    async def vote(self, poll: Poll, user_id: int, position: int, now: datetime) -> tuple[bool, int | None]:
+        """Record or change a vote if the person is in the poll's audience: (counted, their previous answer).
+
+        One statement, so a burst of votes costs little: an upsert that writes only for a member of the
+        audience, keeps the voter's desa for the results, and returns the answer it replaced. The caller
+        checks that the poll is open and the position is one of its options.
+        """
+        where, params = member_filter(poll.audience)
+        row = await self.db.write_returning(
+            f"""INSERT INTO poll_votes (poll_id, user_id, position, desa_code, voted_at)
+                SELECT ?, u.id, ?, u.desa_code, ? FROM users u WHERE u.id = ? AND {where}
+                ON CONFLICT (poll_id, user_id) DO UPDATE SET
+                    previous_position = poll_votes.position, position = excluded.position,
+                    desa_code = excluded.desa_code, changed_at = excluded.voted_at
+                RETURNING previous_position""",
+            (poll.id, position, to_db(now), user_id, *params),
         )
+        return (False, None) if row is None else (True, row["previous_position"])
 
     async def vote_of(self, poll_id: int, user_id: int) -> int | None:
         return await self.db.fetchval(
@@ -196,24 +207,18 @@ class Polls:
         """Votes stay only as counts (with the desa, for results per area)."""
         await self.db.execute("UPDATE poll_votes SET user_id = NULL WHERE user_id = ?", (user_id,))
 
-    async def _with_options(self, rows: list[Row]) -> list[Poll]:
-        if not rows:
-            return []
-        ids = [row["id"] for row in rows]
-        marks = ", ".join("?" for _ in ids)
-        labels: dict[int, list[str]] = {}
-        for option in await self.db.fetchall(
-            f"SELECT poll_id, label FROM poll_options WHERE poll_id IN ({marks}) ORDER BY poll_id, position", ids
-        ):
-            labels.setdefault(option["poll_id"], []).append(option["label"])
-        return [_poll(row, tuple(labels.get(row["id"], ()))) for row in rows]
+
+# A poll with its option labels in order, in one query (a vote reads its poll this way).
+_WITH_OPTIONS = """SELECT p.*, (SELECT json_group_array(label) FROM
+                       (SELECT label FROM poll_options o WHERE o.poll_id = p.id ORDER BY o.position)) AS labels
+                   FROM polls p"""
 
 
-def _poll(row: Row, options: tuple[str, ...]) -> Poll:
+def _poll(row: Row) -> Poll:
     created_at = from_db(row["created_at"])
     assert created_at is not None
     return Poll(
-        id=row["id"], created_by=row["created_by"], question=row["question"], options=options,
+        id=row["id"], created_by=row["created_by"], question=row["question"], options=tuple(json.loads(row["labels"])),
         audience=Audience.from_json(row["audience"]), results_public=bool(row["results_public"]),
         closes_at=from_db(row["closes_at"]), state=row["state"], recipients=row["recipients"],
         created_at=created_at, closed_at=from_db(row["closed_at"]), results_shared_at=from_db(row["results_shared_at"]),

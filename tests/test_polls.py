@@ -330,9 +330,9 @@ def test_sinergi_polls_results_and_export(settings: Settings, monkeypatch: pytes
         store = await open_store(settings.database_path)
         try:
             user = await store.users.touch_or_create("console", "x", "X", utc_now())
-            await store.users.update(user.id, desa_code="34.04.08.2004")
+            await store.users.update(user.id, desa_code="34.04.08.2004", consent_at="2026-11-01T00:00:00.000Z")
             poll = await store.polls.create(None, "Setuju?", ["Ya", "Tidak"], Audience(), True, None, utc_now())
-            await store.polls.vote(poll.id, user.id, 2, "34.04.08.2004", utc_now())
+            assert await store.polls.vote(poll, user.id, 2, utc_now()) == (True, None)
         finally:
             await store.close()
 

@@ -43,6 +43,7 @@ CREATE TABLE poll_votes (
     poll_id INTEGER NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
     user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,  -- NULL after the person deleted their data: the count stays
     position INTEGER NOT NULL,
+    previous_position INTEGER,          -- the answer before the last change (NULL until changed)
     desa_code TEXT,                     -- the voter's desa when they voted, for results per area
     voted_at TEXT NOT NULL,
     changed_at TEXT,
