@@ -32,6 +32,14 @@ def area_limit(ctx: Context) -> str | None:
     return None if ctx.user.is_admin else ctx.user.official_kecamatan_code
 
 
+def drafted_audience(ctx: Context) -> Audience | None:
+    """The audience chosen in this conversation, or None if the draft holds none (or a malformed one)."""
+    try:
+        return Audience.from_draft(ctx.draft["audience"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 async def describe(store: Store, audience: Audience) -> str:
     """The audience in words, for the official's review and progress messages."""
     value = audience.value or ""

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers import menu
-from handlers.audience_picker import AudiencePicker, describe
+from handlers.audience_picker import AudiencePicker, describe, drafted_audience
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_, _, current_locale, format_datetime, format_duration, format_number, use_locale
 from handlers.notify import notify, notify_audience
@@ -42,6 +42,7 @@ MAX_TEXT = 2000
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
 KIND = "broadcast"
 
+START = "broadcast.text_id"
 PICKER = AudiencePicker("broadcast", done="broadcast.review")
 
 
@@ -121,8 +122,20 @@ async def handle_photo(ctx: Context) -> None:
     ctx.goto(PICKER.start)
 
 
+def _complete(ctx: Context) -> Audience | None:
+    """The audience when the draft holds all a broadcast needs; otherwise back to the first step (a
+    conversation saved by an older version, or a forged state)."""
+    audience = drafted_audience(ctx)
+    if audience is None or not isinstance(ctx.draft.get("text_id"), str):
+        ctx.goto(START)
+        return None
+    return audience
+
+
 async def ask_review(ctx: Context) -> None:
-    audience = Audience.from_draft(ctx.draft["audience"])
+    audience = _complete(ctx)
+    if audience is None:
+        return
     count = await ctx.store.audiences.count(audience, ctx.now)
     ctx.say(_("Recipients: {reachable} ({audience}).\n"
               "Not sent to {opted_out} people who said BERHENTI and {unreachable} we cannot reach.\n"
@@ -147,6 +160,8 @@ async def ask_review(ctx: Context) -> None:
 async def handle_review(ctx: Context) -> None:
     if ctx.choice == "bc:now":
         broadcast = await _create(ctx, "broadcast.send", scheduled_at=None)
+        if broadcast is None:
+            return
         queued = await start(ctx.store, broadcast, ctx.now, ctx.services.default_locale) or 0
         await ctx.audit("broadcast.send", broadcast_id=broadcast.id, recipients=queued,
                         audience=broadcast.audience.to_draft())
@@ -188,6 +203,8 @@ async def handle_schedule(ctx: Context) -> None:
         ctx.retry(_("Please choose a time in the future, at most 90 days from now."))
         return
     broadcast = await _create(ctx, "broadcast.schedule", scheduled_at=when)
+    if broadcast is None:
+        return
     await ctx.audit("broadcast.schedule", broadcast_id=broadcast.id, scheduled_at=when,
                     audience=broadcast.audience.to_draft())
     ctx.say(_("Scheduled. Announcement #{id} goes out on {when}. The recipients are counted again at that time.")
@@ -196,8 +213,10 @@ async def handle_schedule(ctx: Context) -> None:
     ctx.goto(menu.OFFICIAL)
 
 
-async def _create(ctx: Context, action: str, scheduled_at: datetime | None) -> Broadcast:
-    audience = Audience.from_draft(ctx.draft["audience"])
+async def _create(ctx: Context, action: str, scheduled_at: datetime | None) -> Broadcast | None:
+    audience = _complete(ctx)
+    if audience is None:
+        return None
     ctx.require_official(action, kecamatan_code=await ctx.store.audiences.scope(audience))
     return await ctx.store.broadcasts.create(ctx.user.id, ctx.draft["text_id"], ctx.draft.get("text_en"),
                                              ctx.draft.get("photo"), audience, ctx.now, scheduled_at)
@@ -374,7 +393,7 @@ FLOW = Flow(
         "broadcast.schedule": Step(ask_schedule, handle_schedule),
         "broadcast.progress": Step(ask_progress, handle_progress),
     },
-    start="broadcast.text_id",
+    start=START,
     official_only=True,
 )
 

@@ -244,7 +244,11 @@ async def handle_kecamatan(ctx: Context) -> None:
         if kecamatan is None:
             ctx.retry(_("Please choose a kecamatan from the list, or the whole district."))
             return
-    await _grant(ctx, str(ctx.draft["channel"]), str(ctx.draft["external_id"]), kecamatan)
+    channel, external_id = ctx.draft.get("channel"), ctx.draft.get("external_id")
+    if channel not in CHANNELS or not isinstance(external_id, str):
+        ctx.goto("officials.main")  # a conversation saved without them: start again
+        return
+    await _grant(ctx, channel, external_id, kecamatan)
     ctx.draft.clear()
     ctx.goto("officials.main")
 

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from handlers import menu
-from handlers.audience_picker import AudiencePicker, area_limit, describe
+from handlers.audience_picker import AudiencePicker, area_limit, describe, drafted_audience
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_, _, format_datetime, format_number
 from handlers.notify import notify, notify_audience
@@ -51,6 +51,7 @@ MAX_OPEN = timedelta(days=90)
 BAR_WIDTH = 10
 KIND = "poll"
 
+START = "poll_new.question"
 PICKER = AudiencePicker("poll_new", done="poll_new.closing")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-•*])\s*")
 
@@ -163,11 +164,28 @@ async def handle_public(ctx: Context) -> None:
 
 def _draft_closes_at(ctx: Context) -> datetime | None:
     raw = ctx.draft.get("closes_at")
-    return datetime.fromisoformat(raw) if raw else None
+    try:
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def _complete(ctx: Context) -> Audience | None:
+    """The audience when the draft holds all a poll needs; otherwise back to the first step (a
+    conversation saved by an older version, or a forged state)."""
+    audience = drafted_audience(ctx)
+    options = ctx.draft.get("options")
+    valid_options = isinstance(options, list) and MIN_OPTIONS <= len(options) <= MAX_OPTIONS
+    if audience is None or not isinstance(ctx.draft.get("question"), str) or not valid_options:
+        ctx.goto(START)
+        return None
+    return audience
 
 
 async def ask_review(ctx: Context) -> None:
-    audience = Audience.from_draft(ctx.draft["audience"])
+    audience = _complete(ctx)
+    if audience is None:
+        return
     count = await ctx.store.audiences.count(audience, ctx.now)
     closes_at = _draft_closes_at(ctx)
     ctx.say(_("Recipients: {reachable} ({audience}); {outside} of them use WhatsApp and have not written in the "
@@ -194,7 +212,9 @@ async def handle_review(ctx: Context) -> None:
     if ctx.choice != "pn:send":
         ctx.retry(_("Please choose one of the items below."))
         return
-    audience = Audience.from_draft(ctx.draft["audience"])
+    audience = _complete(ctx)
+    if audience is None:
+        return
     ctx.require_official("poll.create", kecamatan_code=await ctx.store.audiences.scope(audience))
     poll = await ctx.store.polls.create(ctx.user.id, ctx.draft["question"], ctx.draft["options"], audience,
                                         bool(ctx.draft.get("public")), _draft_closes_at(ctx), ctx.now)
@@ -507,7 +527,7 @@ FLOW = Flow(
         "poll_new.public": Step(ask_public, handle_public),
         "poll_new.review": Step(ask_review, handle_review),
     },
-    start="poll_new.question",
+    start=START,
     official_only=True,
 )
 

@@ -245,3 +245,23 @@ def test_sinergi_broadcasts_show_prints_the_progress(settings: Settings, monkeyp
     assert cli.main(["broadcasts", "list"]) == 0
     assert "#1\tsending\t3\tJalan ditutup" in capsys.readouterr().out
     assert cli.main(["broadcasts", "show", "99"]) == 1
+
+
+@pytest.mark.parametrize(("state", "payload", "expected"), [
+    ("broadcast.review", "bc:now", "Pengumuman baru."),
+    ("broadcast.schedule", "bc:at:2026-12-01T08:00:00+07:00", "Pengumuman baru."),
+    ("poll_new.review", "pn:send", "Jajak pendapat baru."),
+    ("officials.kecamatan", "offkec:all", "Petugas dan admin (1)"),
+])
+async def test_a_step_whose_draft_is_missing_starts_its_flow_again(
+        app: App, admin: Chat, state: str, payload: str, expected: str) -> None:
+    """A conversation saved by an older version (or forged) must not crash a step that reads the draft."""
+    from storage.conversations import Conversation
+
+    user = await app.store.users.find("console", "admin")
+    assert user is not None
+    stale = {"draft": {"audience": {"kind": "planet"}}, "options": [["x", payload]]}
+    await app.store.conversations.save(user.id, Conversation(state, stale), app.clock())
+    await admin.send(payload=payload)
+    assert expected in admin.text
+    assert await app.store.broadcasts.recent() == [] and await app.store.polls.recent() == []

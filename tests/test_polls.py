@@ -19,9 +19,9 @@ from bot.outbox_worker import OutboxWorker, Pacing
 from handlers.polls import due_polls
 from handlers.types import replies_from_json
 from storage.audience import Audience
-from storage.db import open_store
+from storage.db import Store, open_store
 from storage.polls import Poll
-from tests.people import official_chat
+from tests.people import add_people, official_chat
 from tests.support import Chat, FakeClock
 
 DEPOK = "34.04.07"
@@ -305,8 +305,6 @@ async def test_citizens_see_only_the_open_polls_meant_for_them(app: App, admin: 
 
 
 async def test_a_burst_of_votes_is_stored_one_per_person(app: App, clock: FakeClock) -> None:
-    from tests.people import add_people
-
     await add_people(app.store, 300, clock())
     poll = await app.store.polls.create(None, "Setuju?", ["Ya", "Tidak"], Audience(), True, None, clock())
     voters = [Chat(app.engine, f"p{n}") for n in range(300)]
@@ -345,3 +343,34 @@ def test_sinergi_polls_results_and_export(settings: Settings, monkeypatch: pytes
     assert cli.main(["polls", "export", "1", "--output", str(target)]) == 0
     assert "1,Setuju?,Berbah,34.04.08.2004,Jogotirto,2,Tidak,1" in target.read_text("utf-8")
     assert cli.main(["polls", "results", "7"]) == 1
+
+
+async def test_votes_are_one_per_person_change_in_place_and_stay_as_counts_after_the_voter_goes(
+        store: Store, clock: FakeClock) -> None:
+    """Storage contract for votes, independent of the flows."""
+    now = clock()
+    await add_people(store, 2, now, prefix="b")
+    await add_people(store, 1, now, prefix="d", desa_code="34.04.07.2001")
+    ids = {row[0]: row[1] for row in await store.db.fetchall("SELECT external_id, id FROM users")}
+    poll = await store.polls.create(None, "Setuju?", ["Ya", "Tidak"], Audience("kecamatan", "34.04.08"), True,
+                                    None, now)
+    assert poll.options == ("Ya", "Tidak") and poll.is_open(now)
+    assert await store.polls.vote(poll, ids["b0"], 1, now) == (True, None)
+    assert await store.polls.vote(poll, ids["b0"], 2, now) == (True, 1)
+    assert await store.polls.vote(poll, ids["b0"], 2, now) == (True, 2)
+    assert await store.polls.vote(poll, ids["d0"], 1, now) == (False, None), "outside the audience: not counted"
+    assert await store.polls.vote(poll, ids["b1"], 1, now) == (True, None)
+    assert (await store.polls.tally(poll)).counts == (1, 1)
+    assert await store.polls.answered(ids["b0"], [poll.id, 99]) == {poll.id}
+    (mine,) = await store.polls.export_for_user(ids["b0"])
+    assert (mine["question"], mine["answer"]) == ("Setuju?", "Tidak")
+
+    await store.polls.forget_user(ids["b0"])
+    await store.db.execute("DELETE FROM users WHERE id = ?", (ids["b0"],))
+    assert (await store.polls.tally(poll)).counts == (1, 1), "the vote stays as a count"
+    (jogotirto,) = await store.polls.tally_by_area(poll, "desa")
+    assert (jogotirto.name, jogotirto.tally.total) == ("Jogotirto", 2)
+    assert await store.polls.export_for_user(ids["b0"]) == []
+    assert await store.polls.close(poll.id, now) and not await store.polls.close(poll.id, now)
+    assert await store.polls.mark_results_shared(poll.id, now)
+    assert not await store.polls.mark_results_shared(poll.id, now), "results go out once"
