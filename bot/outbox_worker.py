@@ -223,13 +223,16 @@ class OutboxWorker:
             await self._flush(done)
 
     async def _flush(self, done: list[tuple[OutboxMessage, SendResult]]) -> None:
-        """Record what was sent so far; if SQLite refuses, keep it for the next try (never drop an outcome)."""
+        """Record what was sent so far; if SQLite refuses, keep it for the next try (never drop an outcome).
+
+        Shielded: a worker stopped in the middle of recording still finishes that transaction.
+        """
         if not done:
             return
         batch = done[:]
         del done[:len(batch)]
         try:
-            await self.record_all(batch)
+            await asyncio.shield(self.record_all(batch))
         except Exception:
             log.exception("outbox worker %s failed to record %d outcomes", self.sender.channel, len(batch))
             done[:0] = batch
