@@ -12,8 +12,8 @@ the row, so every channel behaves alike:
 - final (403 blocked, chat not found, 63016, unsubscribed): finished in the given state; `unreachable`
   marks the person unreachable on that channel so no later send is tried.
 
-Pacing: a token bucket for the channel's overall rate (with a small burst, so a platform counting in a
-sliding second never sees more than it allows), a second one for messages with media (WhatsApp allows
+Pacing: a token bucket for the channel's overall rate (capped by a sliding window, so a platform counting
+in a sliding second never sees more than the rate), a second one for messages with media (WhatsApp allows
 fewer), at most one message per chat queued or in flight (so one person's messages keep their order) and
 a minimum interval between two to one chat (Telegram: 1 s).
 
@@ -31,6 +31,7 @@ import logging
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,7 +82,7 @@ class Pacing:
     media_rate: float | None = None       # messages per second for those carrying a photo (WhatsApp: 1.5)
     chat_interval: float = 0.0            # seconds between two messages to one chat (Telegram: 1.0)
     concurrency: int = 16                 # sends in flight, so the platform's round trip does not cap the rate
-    burst: float | None = None            # sends saved up while idle; default 20 ms' worth (at least 1)
+    burst: float | None = None            # sends saved up to make up for delays; default 50 ms' worth
     batch_seconds: float = 0.5            # how much sending one claimed batch holds
     record_seconds: float = 0.2           # how often outcomes are written (one transaction each time)
 
@@ -100,10 +101,13 @@ def pacing_for(channel: str, settings: Settings) -> Pacing:
 
 
 class TokenBucket:
-    """`rate` takes a second on average, at most `capacity` at once; `pause` stops every taker (a 429).
+    """`rate` takes a second on average; `pause` stops every taker for a while (a 429).
 
-    Takers are served in arrival order (an asyncio.Lock is fair), so pacing never reorders sends. The
-    capacity is kept small: a platform counting in a sliding second sees at most rate + capacity.
+    Two rules together: a token bucket that saves up to `capacity` takes (50 ms' worth, at least 2), so a
+    send delayed by a busy CPU is made up for at once, but never in a burst that a platform would see as
+    one; and a sliding window that never allows more than `rate` takes in any second (a platform counts
+    like that), so the rate can be set close to the platform's limit.
+    Takers are served in arrival order (an asyncio.Lock is fair), so pacing never reorders sends.
     """
 
     def __init__(self, rate: float, capacity: float | None = None,
@@ -111,10 +115,13 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate / 50)
+        self.capacity = capacity if capacity is not None else max(2.0, rate / 20)
+        self.window_takes = max(2, math.floor(rate))       # at most this many takes …
+        self.window_seconds = self.window_takes / rate     # … in any window this long (1 s from 2/s up)
         self._monotonic = monotonic
         self._tokens = 0.0                # no burst at start: the platform may still count our last run
         self._updated = monotonic()
+        self._recent: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
@@ -127,10 +134,16 @@ class TokenBucket:
                     continue
                 self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1:
+                while self._recent and now - self._recent[0] >= self.window_seconds:
+                    self._recent.popleft()
+                window_full = len(self._recent) >= self.window_takes
+                if self._tokens >= 1 and not window_full:
                     self._tokens -= 1
+                    self._recent.append(now)
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                wait_token = (1 - self._tokens) / self.rate if self._tokens < 1 else 0.0
+                wait_window = self._recent[0] + self.window_seconds - now if window_full else 0.0
+                await asyncio.sleep(max(wait_token, wait_window))
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds`, then start again from an empty bucket (no burst right after a 429)."""
