@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.config import Settings
 from handlers import broadcasts, polls
 from storage.clock import utc_now
 from storage.db import Store
+from storage.polls import Poll
 
 
 def add_commands(sub: Any) -> None:
@@ -59,32 +61,34 @@ def cmd_broadcasts_show(args: argparse.Namespace, settings: Settings) -> int:
     return with_store(settings, work)
 
 
-def cmd_polls_results(args: argparse.Namespace, settings: Settings) -> int:
+def _with_poll(settings: Settings, poll_id: int, show: Callable[[Store, Poll], Awaitable[None]]) -> int:
     async def work(store: Store) -> int:
-        poll = await store.polls.get(args.id)
+        poll = await store.polls.get(poll_id)
         if poll is None:
-            print(f"sinergi: no poll #{args.id}", file=sys.stderr)
+            print(f"sinergi: no poll #{poll_id}", file=sys.stderr)
             return 1
-        print(f"#{poll.id} {poll.question} ({poll.state})")
-        print(polls.tally_text(poll, await store.polls.tally(poll)))
-        for area in await store.polls.tally_by_area(poll, "kecamatan"):
-            print(f"\n{area.name}\n{polls.tally_text(poll, area.tally)}")
+        await show(store, poll)
         return 0
 
     return with_store(settings, work)
 
 
+def cmd_polls_results(args: argparse.Namespace, settings: Settings) -> int:
+    async def show(store: Store, poll: Poll) -> None:
+        print(f"#{poll.id} {poll.question} ({poll.state})")
+        print(polls.tally_text(poll, await store.polls.tally(poll)))
+        for area in await store.polls.tally_by_area(poll, "kecamatan"):
+            print(f"\n{area.name}\n{polls.tally_text(poll, area.tally)}")
+
+    return _with_poll(settings, args.id, show)
+
+
 def cmd_polls_export(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        poll = await store.polls.get(args.id)
-        if poll is None:
-            print(f"sinergi: no poll #{args.id}", file=sys.stderr)
-            return 1
+    async def show(store: Store, poll: Poll) -> None:
         text = polls.results_csv(poll, await store.polls.tally_by_area(poll, "desa"))
         if args.output:
             args.output.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
-        return 0
 
-    return with_store(settings, work)
+    return _with_poll(settings, args.id, show)

@@ -17,7 +17,20 @@ import importlib
 from pathlib import Path
 
 from bot.outbox_worker import OutboxWorker, Pacing
-from storage.db import open_store
+from storage.db import Store, open_store
+
+
+async def run_until_drained(worker: OutboxWorker, store: Store) -> None:
+    """The worker's production loop (`run`), stopped once nothing is pending or in flight."""
+    async def stop_when_drained() -> None:
+        while True:
+            counts = await store.outbox.counts()
+            if not counts.get("pending") and not counts.get("sending"):
+                worker.stop()
+                return
+            await asyncio.sleep(0.02)
+
+    await asyncio.gather(worker.run(), stop_when_drained())
 
 
 async def drain(db_path: Path, url: str, channel: str, rate: float, sender_path: str) -> None:
@@ -25,17 +38,8 @@ async def drain(db_path: Path, url: str, channel: str, rate: float, sender_path:
     sender = getattr(importlib.import_module(module_name), factory_name)(url, channel)
     store = await open_store(db_path)
     worker = OutboxWorker(store, sender, pacing=Pacing(rate=rate), idle_seconds=0.05)
-
-    async def stop_when_drained() -> None:
-        while True:
-            counts = await store.outbox.counts()
-            if not counts.get("pending") and not counts.get("sending"):
-                worker.stop()
-                return
-            await asyncio.sleep(0.05)
-
     try:
-        await asyncio.gather(worker.run(), stop_when_drained())
+        await run_until_drained(worker, store)
     finally:
         await sender.close()
         await store.close()

@@ -21,6 +21,7 @@ from storage.clock import from_db, utc_now
 from storage.db import Store, open_store
 from storage.outbox import PRIORITY_BULK, PRIORITY_REPLY, NewMessage
 from tests.fake_platform import FakePlatform, PlatformSender
+from tests.outbox_drain import run_until_drained
 from tests.people import add_people
 from tests.support import FakeClock
 
@@ -70,19 +71,6 @@ async def drain(worker: OutboxWorker, store: Store, clock: FakeClock | None = No
     await asyncio.wait_for(run(), limit)
 
 
-async def run_until_drained(worker: OutboxWorker, store: Store, limit: float = 30.0) -> None:
-    """The production loop (`run`), stopped once nothing is pending or in flight."""
-    async def stop_when_drained() -> None:
-        while True:
-            counts = await store.outbox.counts()
-            if not counts.get("pending") and not counts.get("sending"):
-                worker.stop()
-                return
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(asyncio.gather(worker.run(), stop_when_drained()), limit)
-
-
 def busiest_second(times: list[float]) -> int:
     """The most arrivals in any one-second window."""
     ordered = sorted(times)
@@ -128,7 +116,7 @@ async def test_pacing_keeps_to_the_configured_rate_and_reaches_it(
     await queue(store, clock, [f"c{n}" for n in range(100)])
     pacing = Pacing(rate=50)
     worker = OutboxWorker(store, sender, clock=clock, pacing=pacing, idle_seconds=0.05)
-    await run_until_drained(worker, store)
+    await asyncio.wait_for(run_until_drained(worker, store), 30)
     times = [r.at for r in platform.received]
     assert len(times) == 100
     assert busiest_second(times) <= pacing.rate + 1  # one for the jitter between sending and arriving
