@@ -8,11 +8,11 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.engine import Engine, EngineConfig
-from bot.outbox_worker import OutboxWorker
+from bot.outbox_worker import OutboxWorker, pacing_for
 from bot.scheduler import Scheduler, build_scheduler
 from handlers.flow import Services
 from handlers.i18n import set_timezone
@@ -89,7 +89,8 @@ async def serve(settings: Settings) -> None:
         channels = build_channels(app)  # may refuse its settings; `finally` still closes the store
         for channel in channels:
             await channel.start()
-            worker = OutboxWorker(app.store, channel.sender, clock=app.clock)
+            worker = OutboxWorker(app.store, channel.sender, clock=app.clock, pacing=pacing_for(channel.name, settings),
+                                  conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes))
             app.workers[channel.name] = worker
             tasks.append(asyncio.create_task(worker.run(), name=f"outbox-{channel.name}"))
         await app.start_scheduler()
@@ -104,6 +105,10 @@ async def serve(settings: Settings) -> None:
                 await channel.stop()
         if runner is not None:
             await runner.cleanup()
+        for worker in app.workers.values():
+            worker.stop()  # a worker records what it sent before the database closes
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
         await app.close()
         for task in tasks:
             task.cancel()

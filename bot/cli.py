@@ -6,19 +6,27 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import Settings, SettingsError
 from bot.logging_setup import setup_logging
 
+if TYPE_CHECKING:
+    from storage.db import Store
+
 log = logging.getLogger("sinergi")
+
+T = TypeVar("T")
 
 # Modules that add subcommands: each has `add_commands(subparsers)`; handlers set `func(args, settings)`.
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli_maintenance",
     "bot.cli_consultations",
     "bot.cli_reports",
+    "bot.cli_officials",
+    "bot.cli_broadcasts",
 )
 
 
@@ -127,3 +135,20 @@ def cmd_areas_import(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"Imported {count} desa from {args.file}.")
     return 0
+
+
+def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `work(store)` for a one-shot command, in the district's time zone and default language."""
+    from handlers.i18n import set_locale, set_timezone
+    from storage.db import open_store
+
+    async def run() -> T:
+        set_timezone(settings.tz)
+        set_locale(settings.default_locale)
+        store = await open_store(settings.database_path)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())

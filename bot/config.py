@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
 
+from storage.users import normalise_external_id
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
@@ -73,6 +75,10 @@ class Settings:
     inbound_id_retention_days: int = 7
     outbox_retention_days: int = 90
     log_level: str = "INFO"
+    telegram_send_rate: float = 25.0        # outbox messages/s overall (Telegram allows about 30)
+    telegram_chat_send_rate: float = 1.0    # outbox messages/s to one chat
+    whatsapp_send_rate: float = 10.0        # outbox messages/s per sender (Twilio default; up to 50 on request)
+    whatsapp_media_send_rate: float = 1.5   # outbox messages/s with a photo
 
     @property
     def telegram_enabled(self) -> bool:
@@ -125,14 +131,26 @@ class Settings:
                 raise SettingsError(f"{key} must be between {low} and {high}, got {number}")
             return number
 
-        def id_list(key: str) -> frozenset[str]:
+        def rate(key: str, default: float) -> float:
+            raw = text(key)
+            if raw is None:
+                return default
+            try:
+                number = float(raw)
+            except ValueError:
+                raise SettingsError(f"{key} must be a number of messages per second, got {raw!r}") from None
+            if not 0.01 <= number <= 10_000:
+                raise SettingsError(f"{key} must be between 0.01 and 10000 messages per second, got {raw}")
+            return number
+
+        def id_list(key: str, channel: str) -> frozenset[str]:
             raw = text(key) or ""
             items = [item.strip() for item in raw.split(",") if item.strip()]
             for item in items:
                 digits = item.removeprefix("whatsapp:").removeprefix("+")
                 if not (digits.isascii() and digits.isdigit()):
                     raise SettingsError(f"{key} must be a comma list of numeric ids or phone numbers, got {item!r}")
-            return frozenset(normalise_external_id(item) for item in items)
+            return frozenset(normalise_external_id(item, channel) for item in items)
 
         mode = (text("TELEGRAM_MODE") or "polling").lower()
         if mode not in ("polling", "webhook"):
@@ -189,8 +207,8 @@ class Settings:
             http_host=text("HTTP_HOST") or "127.0.0.1",
             http_port=integer("HTTP_PORT", 8080, 1, 65535),
             public_base_url=url("PUBLIC_BASE_URL", None),
-            official_telegram_ids=id_list("OFFICIAL_TELEGRAM_IDS"),
-            official_whatsapp_numbers=id_list("OFFICIAL_WHATSAPP_NUMBERS"),
+            official_telegram_ids=id_list("OFFICIAL_TELEGRAM_IDS", "telegram"),
+            official_whatsapp_numbers=id_list("OFFICIAL_WHATSAPP_NUMBERS", "whatsapp"),
             bot_timezone=timezone,
             default_locale=locale,
             conversation_timeout_minutes=integer("CONVERSATION_TIMEOUT_MINUTES", 30, 1, 24 * 60),
@@ -198,9 +216,9 @@ class Settings:
             inbound_id_retention_days=integer("INBOUND_ID_RETENTION_DAYS", 7, 1, 3650),
             outbox_retention_days=integer("OUTBOX_RETENTION_DAYS", 90, 1, 3650),
             log_level=log_level,
+            telegram_send_rate=rate("TELEGRAM_SEND_RATE", 25.0),
+            telegram_chat_send_rate=rate("TELEGRAM_CHAT_SEND_RATE", 1.0),
+            whatsapp_send_rate=rate("WHATSAPP_SEND_RATE", 10.0),
+            whatsapp_media_send_rate=rate("WHATSAPP_MEDIA_SEND_RATE", 1.5),
         )
 
-
-def normalise_external_id(raw: str) -> str:
-    """One spelling per person: WhatsApp numbers as `+62…` without the `whatsapp:` prefix."""
-    return raw.strip().removeprefix("whatsapp:")

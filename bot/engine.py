@@ -88,7 +88,8 @@ class Engine:
         ctx = Context(self.store, self.config.services, user, msg, draft, now, before, self.registry)
 
         state = before
-        if state and state != menu.MAIN and conversation.updated_at and not state.startswith("onboarding."):
+        resting = state is None or state.startswith("onboarding.") or state in (menu.MAIN, menu.OFFICIAL)
+        if not resting and conversation.updated_at:
             idle = now - conversation.updated_at
             if idle > timedelta(minutes=self.config.services.conversation_timeout_minutes):
                 state, offered = None, []

@@ -1,8 +1,28 @@
-"""Delivers the outbox: one worker per channel claims due rows and records each outcome.
+"""Delivers the outbox: one worker per channel claims due rows, paces them to what the platform allows,
+and records each outcome.
 
-A channel's sender turns a platform answer into a `SendResult`; the worker alone decides what
-happens to the row (sent, retried later, or finished with a reason), so every channel behaves alike.
-Before sending, the worker looks at the recipient again: someone who opted out or became unreachable
+A channel's sender turns a platform answer into a `SendResult`; the worker alone decides what happens to
+the row, so every channel behaves alike:
+- sent: recorded; a pushed message with options (a poll) becomes what a typed number answers for a
+  person at the menu (`Conversations.offer_options`), so "2" on WhatsApp picks its second option.
+- retry with `retry_after` (429): the whole channel pauses that long, then the same message goes again in
+  its place, so nothing is lost or reordered.
+- retry without it (5xx, network error, a sender that raised): back to the queue with exponential backoff
+  and jitter; after `max_attempts`, `failed` with the reason.
+- final (403 blocked, chat not found, 63016, unsubscribed): finished in the given state; `unreachable`
+  marks the person unreachable on that channel so no later send is tried.
+
+Pacing: a token bucket for the channel's overall rate (capped by a sliding window, so a platform counting
+in a sliding second never sees more than the rate), a second one for messages with media (WhatsApp allows
+fewer), at most one message per chat queued or in flight (so one person's messages keep their order) and
+a minimum interval between two to one chat (Telegram: 1 s).
+
+`run` overlaps the three stages so sending never waits on SQLite: it claims about half a second of
+sending ahead, most urgent first (a reply queued behind a broadcast waits about that long), and records
+outcomes every `record_seconds` in one transaction. A claimed row has its attempt counted before it is
+sent; a crash leaves the claimed-but-unrecorded rows in `sending`, and the next start sends them again:
+duplicates can only come from those, and nothing is ever lost.
+Before sending, the worker looks at the recipients again: someone who opted out or became unreachable
 after the row was queued gets nothing (the row ends `cancelled`), except a direct reply a channel deferred.
 """
 
@@ -10,19 +30,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from handlers import menu
+from handlers.types import replies_from_json
 from storage.clock import utc_now
 from storage.db import Store
 from storage.outbox import KIND_REPLY, OutboxMessage, backoff
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 log = logging.getLogger("sinergi.outbox")
 
 Outcome = Literal["sent", "retry", "final"]
+
+# Where a person is "at the menu", so a pushed message's options may become what their typed number means.
+IDLE_STATES = (menu.MAIN, menu.OFFICIAL)
 
 
 @dataclass(frozen=True)
@@ -45,15 +76,104 @@ class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> SendResult: ...
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How fast one channel may send."""
+
+    rate: float = 25.0                    # messages per second, overall
+    media_rate: float | None = None       # messages per second for those carrying a photo (WhatsApp: 1.5)
+    chat_interval: float = 0.0            # seconds between two messages to one chat (Telegram: 1.0)
+    concurrency: int = 16                 # sends in flight, so the platform's round trip does not cap the rate
+    burst: float | None = None            # sends saved up to make up for delays; default 50 ms' worth
+    batch_seconds: float = 0.5            # how much sending one claimed batch holds
+    record_seconds: float = 0.2           # how often outcomes are written (one transaction each time)
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, math.ceil(self.rate * self.batch_seconds))
+
+
+def pacing_for(channel: str, settings: Settings) -> Pacing:
+    """The configured limits of a channel (TELEGRAM_SEND_RATE, WHATSAPP_SEND_RATE, …)."""
+    if channel == "telegram":
+        return Pacing(rate=settings.telegram_send_rate, chat_interval=1.0 / settings.telegram_chat_send_rate)
+    if channel == "whatsapp":
+        return Pacing(rate=settings.whatsapp_send_rate, media_rate=settings.whatsapp_media_send_rate)
+    return Pacing()
+
+
+class TokenBucket:
+    """`rate` takes a second on average; `pause` stops every taker for a while (a 429).
+
+    Two rules together: a token bucket that saves up to `capacity` takes (50 ms' worth, at least 2), so a
+    send delayed by a busy CPU is made up for at once, but never in a burst that a platform would see as
+    one; and a sliding window that never allows more than `rate` takes in any second (a platform counts
+    like that), so the rate can be set close to the platform's limit.
+    Takers are served in arrival order (an asyncio.Lock is fair), so pacing never reorders sends.
+    """
+
+    def __init__(self, rate: float, capacity: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.capacity = capacity if capacity is not None else max(2.0, rate / 20)
+        self.window_takes = max(2, math.floor(rate))       # at most this many takes …
+        self.window_seconds = self.window_takes / rate     # … in any window this long (1 s from 2/s up)
+        self._monotonic = monotonic
+        self._tokens = 0.0                # no burst at start: the platform may still count our last run
+        self._updated = monotonic()
+        self._recent: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                while self._recent and now - self._recent[0] >= self.window_seconds:
+                    self._recent.popleft()
+                window_full = len(self._recent) >= self.window_takes
+                if self._tokens >= 1 and not window_full:
+                    self._tokens -= 1
+                    self._recent.append(now)
+                    return
+                wait_token = (1 - self._tokens) / self.rate if self._tokens < 1 else 0.0
+                wait_window = self._recent[0] + self.window_seconds - now if window_full else 0.0
+                await asyncio.sleep(max(wait_token, wait_window))
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds`, then start again from an empty bucket (no burst right after a 429)."""
+        until = self._monotonic() + max(0.0, seconds)
+        if until > self._paused_until:
+            self._paused_until = until
+            self._tokens = 0.0
+            self._updated = until
+
+
 class OutboxWorker:
-    def __init__(self, store: Store, sender: Sender, batch_size: int = 50, max_attempts: int = 6,
-                 idle_seconds: float = 1.0, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: Store, sender: Sender, batch_size: int | None = None, max_attempts: int = 6,
+                 idle_seconds: float = 1.0, clock: Callable[[], datetime] = utc_now,
+                 pacing: Pacing | None = None, conversation_timeout: timedelta = timedelta(minutes=30),
+                 max_pauses: int = 5) -> None:
         self.store = store
         self.sender = sender
-        self.batch_size = batch_size
+        self.pacing = pacing or Pacing()
+        self.batch_size = batch_size or self.pacing.batch_size
         self.max_attempts = max_attempts
         self.idle_seconds = idle_seconds
         self.clock = clock
+        self.conversation_timeout = conversation_timeout
+        self.max_pauses = max_pauses
+        self.bucket = TokenBucket(self.pacing.rate, self.pacing.burst)
+        self.media_bucket = TokenBucket(self.pacing.media_rate) if self.pacing.media_rate else None
+        self._chat_free_at: dict[str, float] = {}   # external id -> monotonic time its next message may go
+        self._busy_chats: set[str] = set()          # chats with a message queued or in flight
         self._wake = asyncio.Event()
         self._stopped = False
 
@@ -66,67 +186,198 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        await self.store.outbox.recover_in_flight()
+        """Deliver until stopped. Claiming, sending and recording overlap, so sending never waits on SQLite:
+        a feeder keeps about one batch queued ahead, `concurrency` senders take from the queue in order
+        (each waiting for the channel's bucket), and outcomes are written every `record_seconds`.
+        """
+        await self.store.outbox.recover_in_flight(self.sender.channel)
+        queue: asyncio.Queue[OutboxMessage] = asyncio.Queue()
+        done: list[tuple[OutboxMessage, SendResult]] = []
+        senders = [asyncio.create_task(self._send_from(queue, done)) for _ in range(self.pacing.concurrency)]
+        recorder = asyncio.create_task(self._record_every(done))
+        try:
+            await self._feed(queue)
+            await queue.join()
+        finally:
+            for task in (*senders, recorder):
+                task.cancel()
+            await asyncio.gather(*senders, recorder, return_exceptions=True)
+            await self._flush(done)
+
+    async def _feed(self, queue: asyncio.Queue[OutboxMessage]) -> None:
         while not self._stopped:
+            if queue.qsize() >= self.batch_size:
+                await asyncio.sleep(self.pacing.batch_seconds / 2)
+                continue
             try:
-                done = await self.drain_once()
+                batch = await self.store.outbox.claim(self.sender.channel, self.batch_size, self.clock())
+                for message in await self._admit(batch):
+                    queue.put_nowait(message)
             except Exception:
-                log.exception("outbox worker %s failed a round", self.sender.channel)
-                done = 0
-            if done == 0:
+                log.exception("outbox worker %s failed to claim", self.sender.channel)
+                batch = []
+            if not batch:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
                 except TimeoutError:
                     pass
 
+    async def _send_from(self, queue: asyncio.Queue[OutboxMessage], done: list[tuple[OutboxMessage, SendResult]]
+                         ) -> None:
+        while True:
+            message = await queue.get()
+            try:
+                done.append((message, await self.send(message)))
+            finally:
+                queue.task_done()
+
+    async def _record_every(self, done: list[tuple[OutboxMessage, SendResult]]) -> None:
+        while True:
+            await asyncio.sleep(self.pacing.record_seconds)
+            await self._flush(done)
+
+    async def _flush(self, done: list[tuple[OutboxMessage, SendResult]]) -> None:
+        """Record what was sent so far; if SQLite refuses, keep it for the next try (never drop an outcome).
+
+        Shielded: a worker stopped in the middle of recording still finishes that transaction.
+        """
+        if not done:
+            return
+        batch = done[:]
+        del done[:len(batch)]
+        try:
+            await asyncio.shield(self.record_all(batch))
+        except Exception:
+            log.exception("outbox worker %s failed to record %d outcomes", self.sender.channel, len(batch))
+            done[:0] = batch
+
     async def drain_once(self) -> int:
-        """Claim one batch and deliver it; returns how many rows were handled."""
+        """Claim one batch, send it at the channel's pace, record every outcome; returns how many were claimed."""
         batch = await self.store.outbox.claim(self.sender.channel, self.batch_size, self.clock())
-        for message in batch:
-            await self.deliver(message)
+        if not batch:
+            return 0
+        ready = await self._admit(batch)
+        semaphore = asyncio.Semaphore(self.pacing.concurrency)
+
+        async def paced(message: OutboxMessage) -> tuple[OutboxMessage, SendResult]:
+            async with semaphore:
+                return message, await self.send(message)
+
+        results = await asyncio.gather(*(paced(message) for message in ready))
+        await self.record_all(list(results))
         return len(batch)
 
-    async def deliver(self, message: OutboxMessage) -> None:
-        refusal = await self._recipient_refusal(message)
-        if refusal is not None:
-            await self.record(message, SendResult("final", error=refusal, state="cancelled"))
-            return
+    async def send(self, message: OutboxMessage) -> SendResult:
+        """Send at the channel's pace; a 429 pauses the channel and the same message goes again after it."""
         try:
-            result = await self.sender.send(message)
+            return await self._send_paced(message)
+        finally:
+            self._busy_chats.discard(message.external_id)
+
+    async def _send_paced(self, message: OutboxMessage) -> SendResult:
+        for pauses in range(self.max_pauses + 1):
+            await self.bucket.take()
+            if self.media_bucket is not None and _has_media(message):
+                await self.media_bucket.take()
+            result = await self._send_once(message)
+            if result.outcome != "retry" or result.retry_after is None or pauses == self.max_pauses:
+                break
+            log.info("outbox %s rate limited: pausing %.2fs", self.sender.channel, result.retry_after)
+            self.bucket.pause(result.retry_after)
+            if self.media_bucket is not None:
+                self.media_bucket.pause(result.retry_after)
+        if self.pacing.chat_interval:
+            self._chat_free_at[message.external_id] = time.monotonic() + self.pacing.chat_interval
+        return result
+
+    async def _send_once(self, message: OutboxMessage) -> SendResult:
+        try:
+            return await self.sender.send(message)
         except Exception as error:  # a bug or an unexpected transport error: retry, never lose the row
             log.exception("sender %s raised on outbox id=%s", self.sender.channel, message.id)
-            result = SendResult("retry", error=type(error).__name__)
-        await self.record(message, result)
+            return SendResult("retry", error=type(error).__name__)
 
-    async def _recipient_refusal(self, message: OutboxMessage) -> str | None:
-        """Why the recipient must not get this row now (it was queued before they opted out or blocked us)."""
-        if message.kind == KIND_REPLY:  # they wrote to us and wait for this answer
-            return None
-        user = await self.store.users.find(message.channel, message.external_id)
-        if user is None:
-            return None
-        if user.opted_out:
-            return "recipient opted out"
-        if user.unreachable:
-            return "recipient unreachable"
-        return None
+    async def _admit(self, batch: list[OutboxMessage]) -> list[OutboxMessage]:
+        """One message per chat queued or in flight, and the per-chat interval; the rest go back to wait."""
+        if not batch:
+            return []
+        now, mono = self.clock(), time.monotonic()
+        if len(self._chat_free_at) > 10 * self.batch_size:
+            self._chat_free_at = {chat: t for chat, t in self._chat_free_at.items() if t > mono}
+        ready, held = [], []
+        for message in batch:
+            chat = message.external_id
+            free_at = self._chat_free_at.get(chat, 0.0)
+            if chat in self._busy_chats:
+                held.append((message.id, now + timedelta(seconds=max(self.pacing.batch_seconds, free_at - mono))))
+            elif free_at > mono:
+                held.append((message.id, now + timedelta(seconds=free_at - mono)))
+            else:
+                self._busy_chats.add(chat)
+                ready.append(message)
+        if held:
+            await self.store.outbox.release(held)
+        return await self._refuse_unwilling(ready)
+
+    async def _refuse_unwilling(self, ready: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Cancel rows for people who opted out or became unreachable after they were queued (one query a
+        batch); a direct reply a channel deferred still goes, since they wrote to us and wait for it."""
+        ids = {m.external_id for m in ready if m.kind != KIND_REPLY}
+        unwilling = await self.store.users.unwilling(self.sender.channel, ids) if ids else {}
+        if not unwilling:
+            return ready
+        refused = [m for m in ready if m.kind != KIND_REPLY and m.external_id in unwilling]
+        for message in refused:
+            self._busy_chats.discard(message.external_id)
+        await self.record_all([(m, SendResult("final", error=unwilling[m.external_id], state="cancelled"))
+                               for m in refused])
+        return [m for m in ready if m not in refused]
 
     async def record(self, message: OutboxMessage, result: SendResult) -> None:
+        await self.record_all([(message, result)])
+
+    async def record_all(self, results: list[tuple[OutboxMessage, SendResult]]) -> None:
+        """Every outcome of a batch in one transaction."""
         now = self.clock()
+        sent = [(m.id, r.provider_message_id) for m, r in results if r.outcome == "sent"]
+        offers = [(m.user_id, options) for m, r in results
+                  if r.outcome == "sent" and m.user_id is not None and (options := _options_of(m))]
+        async with self.store.transaction():
+            if sent:
+                await self.store.outbox.mark_sent_many(sent, now)
+            if offers:
+                await self.store.conversations.offer_options(offers, now, IDLE_STATES, now - self.conversation_timeout)
+            for message, result in results:
+                if result.outcome != "sent":
+                    await self._record_unsent(message, result, now)
+        if sent:
+            log.info("outbox %s sent=%d of batch=%d", self.sender.channel, len(sent), len(results))
+
+    async def _record_unsent(self, message: OutboxMessage, result: SendResult, now: datetime) -> None:
         outbox = self.store.outbox
-        if result.outcome == "sent":
-            await outbox.mark_sent(message.id, now, result.provider_message_id)
-            log.info("outbox sent id=%s channel=%s kind=%s", message.id, message.channel, message.kind)
-        elif result.outcome == "retry" and message.attempts < self.max_attempts:
+        if result.outcome == "retry" and message.attempts < self.max_attempts:
             wait = (timedelta(seconds=result.retry_after) if result.retry_after is not None
                     else backoff(message.attempts) * random.uniform(0.8, 1.2))
             await outbox.retry_later(message.id, now + wait, result.error or "retry")
             log.info("outbox retry id=%s in %.1fs error=%s", message.id, wait.total_seconds(), result.error)
-        else:
-            state = result.state if result.outcome == "final" else "failed"
-            async with self.store.transaction():
-                await outbox.finish(message.id, state, result.error or "gave up")
-                if result.unreachable:
-                    await self.store.users.mark_unreachable(message.channel, message.external_id)
-            log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
+            return
+        state = result.state if result.outcome == "final" else "failed"
+        await outbox.finish(message.id, state, result.error or "gave up")
+        if result.unreachable:
+            await self.store.users.mark_unreachable(message.channel, message.external_id)
+        log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
+
+
+def _has_media(message: OutboxMessage) -> bool:
+    return any(reply.media for reply in replies_from_json(message.body))
+
+
+def _options_of(message: OutboxMessage) -> list[list[str]] | None:
+    """The options of a pushed message's last reply that has any (a poll), as [[label, payload], …]."""
+    if '"options": [[' not in message.body:  # cheap test first: most bulk messages (broadcasts) have none
+        return None
+    for reply in reversed(replies_from_json(message.body)):
+        if reply.options:
+            return [[option.label, option.payload] for option in reply.options]
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
+from babel.dates import format_timedelta
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -127,3 +128,8 @@ def format_date(day: date | datetime, format: str | None = None) -> str:
 
 def format_number(number: int | float | Decimal) -> str:
     return format_decimal(number, locale=_locale.get())
+
+
+def format_duration(delta: timedelta) -> str:
+    """'3 menit', '2 jam' in the user's locale, rounded the way people say it."""
+    return format_timedelta(delta, locale=_locale.get())

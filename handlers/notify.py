@@ -13,9 +13,29 @@ from typing import Any
 
 from handlers.i18n import use_locale
 from handlers.types import Reply, replies_to_json
+from storage.audience import Audience
 from storage.db import Store
-from storage.outbox import PRIORITY_NOTIFICATION, NewMessage
+from storage.outbox import PRIORITY_BULK, PRIORITY_NOTIFICATION, NewMessage
 from storage.users import User
+
+
+class _Bodies:
+    """The message in each language, composed the first time someone with that language needs it."""
+
+    def __init__(self, compose: Callable[[], list[Reply]], template_vars: Callable[[], dict[str, Any]] | None,
+                 default_locale: str) -> None:
+        self.compose = compose
+        self.template_vars = template_vars
+        self.default_locale = default_locale
+        self.by_locale: dict[str, tuple[str, str | None]] = {}
+
+    def __call__(self, locale: str | None) -> tuple[str, str | None]:
+        locale = locale or self.default_locale
+        if locale not in self.by_locale:
+            with use_locale(locale):
+                variables = json.dumps(self.template_vars(), ensure_ascii=False) if self.template_vars else None
+                self.by_locale[locale] = (replies_to_json(self.compose()), variables)
+        return self.by_locale[locale]
 
 
 async def notify(
@@ -36,21 +56,46 @@ async def notify(
     `kind` names the message (report_status, reminder, broadcast, poll, …); on WhatsApp outside the
     24-hour window it selects the approved template, filled from `template_vars()`.
     """
-    bodies: dict[str, tuple[str, str | None]] = {}
+    bodies = _Bodies(compose, template_vars, default_locale)
     messages = []
     seen: set[int] = set()
     for user in recipients:
         if user.id in seen or user.opted_out or user.unreachable:
             continue
         seen.add(user.id)
-        locale = user.locale or default_locale
-        if locale not in bodies:
-            with use_locale(locale):
-                variables = json.dumps(template_vars(), ensure_ascii=False) if template_vars else None
-                bodies[locale] = (replies_to_json(compose()), variables)
-        body, variables = bodies[locale]
+        body, variables = bodies(user.locale)
         messages.append(NewMessage(user.id, user.channel, user.external_id, kind, body, priority, variables,
                                    group_id, not_before))
     if messages:
         await store.outbox.enqueue(messages, now)
     return len(messages)
+
+
+async def notify_audience(
+    store: Store,
+    audience: Audience,
+    kind: str,
+    compose: Callable[[], list[Reply]],
+    now: datetime,
+    *,
+    group_id: str,
+    template_vars: Callable[[], dict[str, Any]] | None = None,
+    default_locale: str = "id",
+    batch_size: int = 5000,
+) -> int:
+    """Queue a bulk message for everyone an audience picks who can be reached; returns how many were queued.
+
+    Members are read and written in batches (executemany) inside one transaction, the caller's if open:
+    a broadcast is queued whole or not at all, and 100,000 recipients never sit in memory at once.
+    """
+    bodies = _Bodies(compose, template_vars, default_locale)
+    queued = 0
+    async with store.transaction():
+        async for batch in store.audiences.recipients(audience, batch_size):
+            messages = []
+            for person in batch:
+                body, variables = bodies(person.locale)
+                messages.append(NewMessage(person.id, person.channel, person.external_id, kind, body, PRIORITY_BULK,
+                                           variables, group_id))
+            queued += await store.outbox.enqueue(messages, now)
+    return queued

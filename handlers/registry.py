@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from handlers import (
+    broadcasts,
     consultations,
     consultations_official,
     menu,
+    officials,
     onboarding,
+    polls,
     privacy,
     programmes,
     programmes_official,
@@ -27,6 +30,9 @@ FLOW_MODULES = (
     consultations_official,
     programmes,
     programmes_official,
+    broadcasts,
+    polls,
+    officials,
 )
 
 

@@ -97,6 +97,12 @@ def replies_from_json(text: str) -> list[Reply]:
     return [Reply.from_dict(item) for item in json.loads(text)]
 
 
+def shorten(text: str, limit: int = 50) -> str:
+    """One line of at most `limit` characters, ending in … when cut (button labels, list entries)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
 _DROP = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,26 @@ class Conversations:
     async def export_for_user(self, user_id: int) -> dict[str, object]:
         conversation = await self.load(user_id)
         return {"state": conversation.state, "draft": conversation.data.get("draft", {})}
+
+    async def offer_options(self, offers: Sequence[tuple[int, list[list[str]]]], now: datetime,
+                            idle_states: Sequence[str], stale_before: datetime) -> None:
+        """A pushed message with options reached these people: let a typed number choose from it.
+
+        `offers` holds (user_id, [[label, payload], …]). On WhatsApp a poll arrives as a numbered list, so
+        "2" must mean its second option. Only people at the menu (`idle_states`) or whose conversation went
+        quiet before `stale_before` are changed; someone in the middle of a flow keeps their step.
+        """
+        marks = ", ".join("?" for _ in idle_states) or "NULL"
+        stamp = to_db(now)
+        await self.db.executemany(
+            f"""INSERT INTO conversations (user_id, state, data, updated_at) VALUES (?, NULL, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET
+                    state = NULL, data = excluded.data, updated_at = excluded.updated_at
+                WHERE conversations.state IS NULL OR conversations.state IN ({marks})
+                   OR conversations.updated_at < ?""",
+            [(user_id, json.dumps({"options": options}, ensure_ascii=False), stamp, *idle_states, to_db(stale_before))
+             for user_id, options in offers],
+        )
 
     async def purge_idle(self, older_than: datetime) -> int:
         """Drop drafts nobody touched since `older_than` (retention)."""

@@ -171,13 +171,16 @@ class Store:
 
     def __post_init__(self) -> None:
         from storage.areas import Areas
+        from storage.audience import Audiences
         from storage.audit import AuditLog
+        from storage.broadcasts import Broadcasts
         from storage.consultations import Consultations
         from storage.conversations import Conversations
         from storage.deliveries import Deliveries
         from storage.holidays import LocalHolidays
         from storage.inbound import InboundLog
         from storage.outbox import Outbox
+        from storage.polls import Polls
         from storage.programmes import Programmes
         from storage.reminders import Reminders
         from storage.reports import Reports
@@ -197,6 +200,9 @@ class Store:
         self.reminders = Reminders(self.db)
         self.reports = Reports(self.db)
         self.telegram_keys = TelegramCallbackKeys(self.db)
+        self.audiences = Audiences(self.db)
+        self.broadcasts = Broadcasts(self.db)
+        self.polls = Polls(self.db)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return self.db.transaction()

@@ -92,15 +92,29 @@ class Outbox:
         return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: (m.priority, m.id))
 
     async def mark_sent(self, message_id: int, now: datetime, provider_message_id: str | None = None) -> None:
-        await self.db.execute(
+        await self.mark_sent_many([(message_id, provider_message_id)], now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """Record a batch of deliveries (id, provider message id) in one statement."""
+        stamp = to_db(now)
+        await self.db.executemany(
             "UPDATE outbox SET state = 'sent', sent_at = ?, provider_message_id = ?, last_error = NULL WHERE id = ?",
-            (to_db(now), provider_message_id, message_id),
+            [(stamp, provider_message_id, message_id) for message_id, provider_message_id in sent],
         )
 
     async def retry_later(self, message_id: int, when: datetime, error: str) -> None:
+        """Back to the queue after a failed attempt; a row cancelled meanwhile stays cancelled."""
         await self.db.execute(
-            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ? AND state = 'sending'",
             (to_db(when), error[:500], message_id),
+        )
+
+    async def release(self, held: Sequence[tuple[int, datetime]]) -> None:
+        """Give claimed rows back unsent until a time (id, when): pacing held them, so no attempt is counted."""
+        await self.db.executemany(
+            """UPDATE outbox SET state = 'pending', not_before = ?, attempts = attempts - 1
+               WHERE id = ? AND state = 'sending'""",
+            [(to_db(when), message_id) for message_id, when in held],
         )
 
     async def finish(self, message_id: int, state: str, error: str | None = None) -> None:
@@ -111,14 +125,23 @@ class Outbox:
             (state, error[:500] if error else None, message_id),
         )
 
-    async def recover_in_flight(self) -> int:
-        """After a crash, rows left in `sending` go back to the queue (they may go twice: the crash window)."""
-        cursor = await self.db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+    async def recover_in_flight(self, channel: str | None = None) -> int:
+        """After a crash, rows left in `sending` go back to the queue (they may go twice: the crash window).
+
+        Give the channel when several workers share the table, so one worker's start-up does not
+        requeue what another has in flight.
+        """
+        cursor = await self.db.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND (? IS NULL OR channel = ?)",
+            (channel, channel),
+        )
         return cursor.rowcount
 
     async def cancel_group(self, group_id: str) -> int:
+        """Stop what has not gone out. Rows a worker holds in flight are marked too: if their send
+        succeeds it is recorded as sent (the truth), and a failed one is not retried."""
         cursor = await self.db.execute(
-            "UPDATE outbox SET state = 'cancelled' WHERE group_id = ? AND state = 'pending'", (group_id,)
+            "UPDATE outbox SET state = 'cancelled' WHERE group_id = ? AND state IN ('pending', 'sending')", (group_id,)
         )
         return cursor.rowcount
 

@@ -58,6 +58,14 @@ class User:
         )
 
 
+def normalise_external_id(raw: str, channel: str | None = None) -> str:
+    """One spelling per person: WhatsApp numbers as `+62…` (also from `whatsapp:+62…`, `62…` or `08…`)."""
+    external_id = raw.strip().removeprefix("whatsapp:")
+    if channel == "whatsapp" and external_id.isdigit():
+        external_id = "+62" + external_id[1:] if external_id.startswith("0") else "+" + external_id
+    return external_id
+
+
 class Users:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -119,10 +127,37 @@ class Users:
             raise ValueError(f"unknown role {role!r}")
         await self.update(user_id, role=role, official_kecamatan_code=kecamatan_code)
 
+    async def grant_role(self, channel: str, external_id: str, role: str, kecamatan_code: str | None,
+                         now: datetime) -> User:
+        """Give someone a role, creating their row if they have not written yet (they keep it when they do)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        stamp = to_db(now)
+        row = await self.db.write_returning(
+            """INSERT INTO users (channel, external_id, role, official_kecamatan_code, created_at, last_seen_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (channel, external_id) DO UPDATE SET
+                   role = excluded.role, official_kecamatan_code = excluded.official_kecamatan_code
+               RETURNING *""",
+            (channel, external_id, role, kecamatan_code, stamp, stamp),
+        )
+        assert row is not None
+        return User.from_row(row)
+
     async def mark_unreachable(self, channel: str, external_id: str) -> None:
         await self.db.execute(
             "UPDATE users SET unreachable = 1 WHERE channel = ? AND external_id = ?", (channel, external_id)
         )
+
+    async def unwilling(self, channel: str, external_ids: set[str]) -> dict[str, str]:
+        """Which of these people must get no more messages we start, and why."""
+        marks = ", ".join("?" for _ in external_ids)
+        rows = await self.db.fetchall(
+            f"""SELECT external_id, opted_out FROM users WHERE channel = ? AND external_id IN ({marks})
+                AND (opted_out = 1 OR unreachable = 1)""",
+            (channel, *external_ids),
+        )
+        return {r["external_id"]: "recipient opted out" if r["opted_out"] else "recipient unreachable" for r in rows}
 
     async def officials(self, kecamatan_code: str | None = None) -> list[User]:
         """Officials responsible for a kecamatan: those limited to it and those with no limit."""

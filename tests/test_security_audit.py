@@ -39,6 +39,7 @@ CITIZEN_ACTIONS = frozenset({
     "help", "go:menu", "go:onboarding", "go:settings", "go:privacy", "privacy:start_delete",
     "go:report", "go:my_reports", "report:rate", "report:reopen",
     "go:consultation", "cons", "go:programmes", "prog",
+    "go:polls", "poll",  # answering polls; creating and closing them is "polladm" and go:poll_new
 })
 
 _ids = itertools.count(1)

@@ -74,13 +74,15 @@ async def test_commands_are_passed_to_the_engine(bot: Stack) -> None:
 
 
 async def test_start_deep_link_opens_what_it_names(bot: Stack) -> None:
-    async def open_poll(ctx, args: str) -> None:  # type: ignore[no-untyped-def]
-        ctx.finish(f"poll number {args}")
+    async def open_thing(ctx, args: str) -> None:  # type: ignore[no-untyped-def]
+        ctx.finish(f"thing number {args}")
 
-    bot.app.engine.registry.add_action("poll", open_poll)
+    bot.app.engine.registry.add_action("thing", open_thing)
     budi = await onboarded(bot)
-    await budi.send("/start poll_12")
-    assert "poll number 12" in budi.text
+    await budi.send("/start thing_12")
+    assert "thing number 12" in budi.text
+    await budi.send("/start poll_999")  # the polls flow's own deep link: no such poll, a kind answer
+    assert budi.text and "Traceback" not in budi.text
 
 
 async def test_long_payload_travels_as_a_short_key_and_text_is_escaped(bot: Stack) -> None:
