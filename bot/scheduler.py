@@ -8,7 +8,9 @@ same transaction that queues its outbox messages, so no reminder goes out twice,
 sweep (every few minutes, for rows other processes wrote) race for it.
 
 Daily tasks (`add_daily`) are cron jobs in district time; on working days only when asked, which skips
-weekends and Indonesian national holidays and cuti bersama.
+weekends and Indonesian national holidays and cuti bersama. Frequent tasks (`add_every`) run every few
+seconds for times kept on their own rows rather than as reminders (a broadcast's send time, a poll's closing
+time); each must be safe to run twice for the same moment.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from handlers import report_lifecycle, workdays
+from handlers import broadcasts, polls, report_lifecycle, workdays
 from handlers.flow import Registry, Services
 from handlers.i18n import set_timezone
 from storage.clock import utc_now
@@ -40,6 +42,7 @@ log = logging.getLogger("sinergi.scheduler")
 
 DailyFn = Callable[[Store, datetime], Awaitable[object]]
 SWEEP_MINUTES = 5
+DUE_SWEEP_SECONDS = 30  # scheduled broadcasts start and polls close at most this late
 EXPORT_FILE_RETENTION = timedelta(days=1)  # "Data saya" files and CSV exports: fetched at once, then gone
 
 
@@ -50,6 +53,13 @@ class DailyTask:
     minute: int
     fn: DailyFn
     working_days_only: bool
+
+
+@dataclass(frozen=True)
+class FrequentTask:
+    name: str
+    seconds: float
+    fn: DailyFn
 
 
 class Scheduler:
@@ -63,6 +73,7 @@ class Scheduler:
         self.on_queued = on_queued
         self.is_working_day = is_working_day or workdays.is_working_day
         self.daily: dict[str, DailyTask] = {}
+        self.frequent: dict[str, FrequentTask] = {}
         self.aps = AsyncIOScheduler(timezone=services.timezone)
         self._running: set[asyncio.Task[object]] = set()
 
@@ -77,6 +88,15 @@ class Scheduler:
         if self.aps.running:
             self._add_daily_job(task)
 
+    def add_every(self, name: str, seconds: float, fn: DailyFn) -> None:
+        """Run `fn(store, now)` every `seconds`; for work that is idempotent for a given moment."""
+        if name in self.frequent:
+            raise ValueError(f"frequent task {name!r} added twice")
+        task = FrequentTask(name, seconds, fn)
+        self.frequent[name] = task
+        if self.aps.running:
+            self._add_frequent_job(task)
+
     async def start(self, paused: bool = False) -> None:
         """Catch up on what came due while down, arm a job per pending row, start the clock."""
         outcomes = await self.process_due(self.clock())
@@ -90,6 +110,8 @@ class Scheduler:
         self.store.reminders.listeners.append(self.arm)
         for task in self.daily.values():
             self._add_daily_job(task)
+        for frequent in self.frequent.values():
+            self._add_frequent_job(frequent)
         self.aps.add_job(self._sweep, IntervalTrigger(minutes=SWEEP_MINUTES, timezone=self.services.timezone),
                          id="sweep", replace_existing=True, coalesce=True, max_instances=1)
         self.aps.start(paused=paused)
@@ -119,6 +141,11 @@ class Scheduler:
                               timezone=self.services.timezone)
         self.aps.add_job(self._run_daily_now, trigger, args=[task.name], id=f"daily:{task.name}",
                          replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=3600)
+
+    def _add_frequent_job(self, task: FrequentTask) -> None:
+        self.aps.add_job(self._run_frequent_now, IntervalTrigger(seconds=task.seconds, timezone=self.services.timezone),
+                         args=[task.name], id=f"every:{task.name}", replace_existing=True, coalesce=True,
+                         max_instances=1)
 
     # --- what the jobs do (call these with a chosen `now` to test them) -----------------------------
 
@@ -178,6 +205,13 @@ class Scheduler:
             self.on_queued()
         return True
 
+    async def run_frequent(self, name: str, now: datetime) -> None:
+        """Run one frequent task as of `now`."""
+        set_timezone(self.services.timezone)
+        await self.frequent[name].fn(self.store, now)
+        if self.on_queued:
+            self.on_queued()
+
     async def _fire(self, reminder_id: int) -> None:
         outcome = await self._tracked(self.run_one(reminder_id, self.clock()))
         if outcome == "not_due":  # our clock is behind the scheduler's: look again when it says so
@@ -190,6 +224,12 @@ class Scheduler:
             await self._tracked(self.run_daily(name, self.clock()))
         except Exception:
             log.exception("daily task %s failed", name)
+
+    async def _run_frequent_now(self, name: str) -> None:
+        try:
+            await self._tracked(self.run_frequent(name, self.clock()))
+        except Exception:
+            log.exception("frequent task %s failed", name)
 
     async def _sweep(self) -> None:
         """Catch rows other processes wrote (or a job that was lost): handle the due, arm the rest."""
@@ -266,4 +306,14 @@ def build_scheduler(app: App) -> Scheduler:
     # LAPOR! clock: reminders to the handling unit each working day at 08.00; answered reports close by themselves
     scheduler.add_daily("report_overdue", 8, 0, overdue_reports)
     scheduler.add_daily("report_autoclose", 7, 30, close_answered_reports)
+
+    async def start_due_broadcasts(store: Store, now: datetime) -> None:
+        await broadcasts.due_broadcasts(store, now, services.default_locale)
+
+    async def close_due_polls(store: Store, now: datetime) -> None:
+        await polls.due_polls(store, now, services.default_locale)
+
+    # times kept on their own rows (scheduled send, closing time): both calls do nothing twice for one moment
+    scheduler.add_every("broadcasts_due", DUE_SWEEP_SECONDS, start_due_broadcasts)
+    scheduler.add_every("polls_due", DUE_SWEEP_SECONDS, close_due_polls)
     return scheduler

@@ -17,9 +17,11 @@ from bot.scheduler import Scheduler, build_scheduler
 from handlers.flow import Services
 from handlers.notify import notify
 from handlers.types import Reply
+from storage.audience import Audience
 from storage.db import Store
 from storage.reminders import Reminder
 from tests.helpers_civic import STARTS, add_consultation, citizen, sent_to, user_id
+from tests.people import add_people
 from tests.support import Chat, FakeClock
 
 DAY_BEFORE = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)           # Rabu 09.00 WIB, the day before STARTS
@@ -301,3 +303,42 @@ async def test_the_console_chat_runs_the_scheduler_so_reminders_fire_offline(
     monkeypatch.setattr(bot.channels.console, "run_console", chatting)
     await _chat(settings, "warga", as_official=False)
     assert delivered == ["consultation_reminder"]
+
+
+async def test_the_real_apscheduler_starts_a_scheduled_broadcast_and_closes_a_poll_on_the_app_clock(
+    app: App, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.scheduler
+
+    monkeypatch.setattr(bot.scheduler, "DUE_SWEEP_SECONDS", 0.02)  # the real interval job, ticking fast
+    await add_people(app.store, 3, clock(), prefix="w")
+    broadcast = await app.store.broadcasts.create(None, "Kerja bakti Minggu pagi", None, None, Audience(), clock(),
+                                                  scheduled_at=clock() + timedelta(hours=1))
+    poll = await app.store.polls.create(None, "Jalan desa diaspal?", ["Setuju", "Tidak"], Audience(), True,
+                                        clock() + timedelta(hours=2), clock())
+
+    async def states() -> tuple[str, str]:
+        sent, closed = await app.store.broadcasts.get(broadcast.id), await app.store.polls.get(poll.id)
+        assert sent is not None and closed is not None
+        return sent.state, closed.state
+
+    async def settled(expected: tuple[str, str]) -> tuple[str, str]:
+        for _tick in range(100):
+            if await states() == expected:
+                break
+            await asyncio.sleep(0.01)
+        return await states()
+
+    scheduler = build_scheduler(app)
+    await scheduler.start()
+    try:
+        await asyncio.sleep(0.1)                                   # several ticks, nothing due yet
+        assert await states() == ("scheduled", "open")
+        clock.advance(hours=1)
+        assert await settled(("sending", "open")) == ("sending", "open")
+        await asyncio.sleep(0.1)                                   # more ticks at the same moment: started once
+        assert await app.store.outbox.counts(broadcast.group_id) == {"pending": 3}
+        clock.advance(hours=1)
+        assert await settled(("sending", "closed")) == ("sending", "closed")
+    finally:
+        await scheduler.shutdown()
