@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.app import App
 from handlers.types import Location
+from storage.audience import Audience
 from storage.consultations import NewConsultation
 from storage.programmes import NewProgramme, NewUpdate
 from tests.helpers_civic import BERBAH, JOGOTIRTO, STARTS, add_consultation, sent_to
@@ -111,6 +112,11 @@ async def leave_a_footprint_everywhere(app: App, budi: WhatsAppChat) -> dict[str
     await budi.send(payload=f"prog:feedback:{update}")
     await budi.send("Terima kasih, mohon jadwalnya sore hari karena pagi kami ke sawah.")
     await budi.send("menu")
+    poll = await store.polls.create(None, "Setuju jalan desa diaspal?", ["Setuju", "Tidak setuju"], Audience(), True,
+                                    None, now)
+    await budi.send(payload=f"poll:{poll.id}:2")
+    await siti.send(payload=f"poll:{poll.id}:1")
+    await budi.send("menu")
 
     await store.users.set_role(budi_id, "official")  # then he worked for the district for a while
     await store.programmes.create(NewProgramme("Sekolah Lapang Tani", "-", "pertanian", BERBAH, None, budi_id), now)
@@ -129,7 +135,7 @@ async def leave_a_footprint_everywhere(app: App, budi: WhatsAppChat) -> dict[str
     await store.reports.update(own.id, now, status="diverifikasi")
     await budi.send("menu")
     await budi.send(payload="report:export")                     # another audit row
-    return {"user": budi_id, "own_report": own.id, "consultation": full}
+    return {"user": budi_id, "own_report": own.id, "consultation": full, "poll": poll.id}
 
 
 async def test_data_saya_lists_every_aggregate_and_hapus_data_saya_leaves_no_link_anywhere(app: App) -> None:
@@ -141,7 +147,8 @@ async def test_data_saya_lists_every_aggregate_and_hapus_data_saya_leaves_no_lin
     await budi.click("Data saya")
     for line in ("Laporan yang Bapak/Ibu kirim: 1", "Laporan yang Bapak/Ibu dukung: 1",
                  "Pendaftaran konsultasi: 1", "Usulan Bapak/Ibu: 1", "Usulan yang Bapak/Ibu dukung: 1",
-                 "Langganan program: 1", "Tanggapan Bapak/Ibu atas kabar program: 1", "Pesan yang kami kirim:"):
+                 "Langganan program: 1", "Tanggapan Bapak/Ibu atas kabar program: 1", "Jawaban jajak pendapat: 1",
+                 "Pesan yang kami kirim:"):
         assert line in budi.text, line
     await budi.click("Kirim sebagai file")
     exported = json.loads(Path(budi.replies[0].files[0]).read_text("utf-8"))
@@ -150,6 +157,8 @@ async def test_data_saya_lists_every_aggregate_and_hapus_data_saya_leaves_no_lin
     assert exported["consultations"]["registrations"][0]["title"] == "Musrenbang Dusun Kalang"
     assert exported["consultations"]["proposals"][0]["title"] == "Perbaikan jalan usaha tani Dusun Kalang"
     assert exported["programmes"]["feedback"][0]["text"].startswith("Terima kasih")
+    [vote] = exported["polls"]
+    assert (vote["question"], vote["answer"]) == ("Setuju jalan desa diaspal?", "Tidak setuju") and vote["voted_at"]
 
     await budi.click("Pengaturan")
     await budi.click("Hapus data saya")
@@ -177,6 +186,11 @@ async def test_data_saya_lists_every_aggregate_and_hapus_data_saya_leaves_no_lin
     assert registration is not None and registration.state == "registered", "his place went to the waiting list"
     assert any("ada tempat kosong" in text for text in await sent_to(app, "wati"))
 
+    poll = await app.store.polls.get(ids["poll"])
+    assert poll is not None and (await app.store.polls.tally(poll)).counts == (1, 1), "his vote stays as a count"
+    (jogotirto,) = await app.store.polls.tally_by_area(poll, "desa")
+    assert jogotirto.tally.total == 2
+
     await budi.send("halo")
     assert "Halo! Saya Sinergi" in budi.text
 
@@ -198,7 +212,8 @@ async def rows_linked_to(app: App, user_id: int) -> dict[str, int]:
             "report_unit_members.user_id", "consultation_registrations.user_id", "proposals.user_id",
             "proposal_supporters.user_id", "proposal_stages.official_id", "consultations.created_by",
             "programme_subscriptions.user_id", "programme_feedback.user_id", "programme_updates.official_id",
-            "programmes.created_by", "outbox.user_id", "audit_log.user_id", "conversations.user_id"} <= columns
+            "programmes.created_by", "poll_votes.user_id", "polls.created_by",
+            "outbox.user_id", "audit_log.user_id", "conversations.user_id"} <= columns
     return found
 
 
