@@ -40,6 +40,7 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
     filenames: dict[str, str] = field(default_factory=dict)  # upload field -> the file name it was sent under
     result: Any = None                  # what the fake answered, when it succeeded
+    at: float = field(default_factory=time.monotonic)  # when it arrived, to measure the bot's pace
 
     @property
     def chat_id(self) -> int | None:
@@ -76,6 +77,7 @@ class FakeTelegram:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.calls: list[Call] = []
+        self.latency = 0.0                                  # seconds each API call takes to answer
         self.webhook: dict[str, Any] | None = None
         self.files: dict[str, tuple[str, bytes]] = {}       # file_id -> (file_path, content)
         self._updates: list[dict[str, Any]] = []            # not yet confirmed by an offset
@@ -173,6 +175,8 @@ class FakeTelegram:
         call = Call(method, params, files, filenames)
         self.calls.append(call)
         self._called.set()
+        if self.latency:
+            await asyncio.sleep(self.latency)
         failure = self._failure_for(method, params.get("chat_id"))
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)

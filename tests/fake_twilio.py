@@ -8,9 +8,11 @@ chosen status and error code (429 with Retry-After, 500, 63016, 21610, …).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -62,6 +64,8 @@ class FakeTwilio:
         self.refused: list[dict[str, Any]] = []      # sends answered with an error
         self.media_downloads: list[str] = []          # media sids fetched with valid credentials
         self.unauthorised = 0
+        self.latency = 0.0                            # seconds each send takes to answer
+        self.arrivals: list[float] = []               # monotonic time of every send, accepted or refused
         self._failures: deque[Failure | None] = deque()  # None: accept this one
         self._media: dict[str, tuple[bytes, str]] = {}
         self._runner: web.AppRunner | None = None
@@ -114,6 +118,9 @@ class FakeTwilio:
     async def _create_message(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return self._error(401, 20003)
+        self.arrivals.append(time.monotonic())
+        if self.latency:
+            await asyncio.sleep(self.latency)
         form = await request.post()
         fields: dict[str, Any] = {key: form[key] for key in form if key != "MediaUrl"}
         fields["MediaUrl"] = [str(url) for url in form.getall("MediaUrl", [])]
