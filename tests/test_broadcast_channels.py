@@ -228,13 +228,13 @@ async def test_a_poll_is_tapped_on_telegram_and_answered_by_number_on_whatsapp_t
     async with mixed(tmp_path, clock) as stack:
         admin = await official_chat(stack.wa.app)
         await add_audience(stack, telegram=2, whatsapp=2)
-        poll = await stack.store.polls.create(None, "Setuju jalan desa diaspal tahun depan?", ["Setuju", "Tidak setuju"],
-                                              Audience(), True, None, clock())
+        poll = await stack.store.polls.create(None, "Setuju jalan desa diaspal tahun depan?",
+                                              ["Setuju", "Tidak setuju"], Audience(), True, None, clock())
         async with stack.store.transaction():
             assert await polls.push(stack.store, poll, clock(), "id") == 5
         await stack.deliver()
 
-        [pushed] = [call for call in stack.fake_telegram.of("sendMessage", 800)]
+        [pushed] = stack.fake_telegram.of("sendMessage", 800)
         assert "Setuju jalan desa diaspal tahun depan?" in pushed.text
         assert [button["text"] for button in pushed.buttons][:2] == ["Setuju", "Tidak setuju"]
         tini = stack.telegram_user(800)
