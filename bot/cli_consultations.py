@@ -10,7 +10,7 @@ import sys
 from bot.config import Settings
 from handlers.consultations_official import CAPACITY_MAX, DESCRIPTION_MAX, PLACE, TITLE, check_times, check_url
 from handlers.i18n import format_datetime, set_locale, set_timezone
-from handlers.timeinput import local_date, parse_local_datetime
+from handlers.when import local_date, parse_when
 from storage.clock import utc_now
 from storage.consultations import LEVELS, NewConsultation
 from storage.db import Store, open_store
@@ -87,13 +87,14 @@ async def _validated(args: argparse.Namespace, store: Store, settings: Settings)
     if args.programme is not None and await store.programmes.get(args.programme) is None:
         raise CommandError(f"there is no programme {args.programme}")
     tz = settings.tz
-    starts_at = parse_local_datetime(args.start, tz)
+    now = utc_now()
+    starts_at = parse_when(args.start, now, tz)
     if starts_at is None:
         raise CommandError("--start must look like '30-11-2026 09.00'")
-    ends_at = parse_local_datetime(args.end, tz, on_date=local_date(starts_at, tz))
+    ends_at = parse_when(args.end, now, tz, on_date=local_date(starts_at, tz))
     if ends_at is None:
         raise CommandError("--end must look like '12.00' or '30-11-2026 12.00'")
-    problem = check_times(starts_at, ends_at, utc_now())
+    problem = check_times(starts_at, ends_at, now)
     if problem:
         raise CommandError(problem)
     kecamatan_code, desa_code = await _area(store, args.level, args.area)

@@ -45,8 +45,8 @@ from handlers.i18n import N_, _, format_datetime
 from handlers.inputs import bounded_text, parse_id
 from handlers.notify import notify
 from handlers.scope import official_area_steps, official_limit, require_area_official
-from handlers.timeinput import local_date, parse_local_datetime
 from handlers.types import Option, Reply
+from handlers.when import local_date, parse_when
 from storage.clock import from_db, to_db
 from storage.consultations import FINAL_STAGES, Consultation, NewConsultation, Proposal
 from storage.outbox import PRIORITY_BULK
@@ -240,7 +240,7 @@ async def ask_start(ctx: Context) -> None:
 
 async def handle_start(ctx: Context) -> None:
     ctx.require_official("consultation.create")
-    starts_at = parse_local_datetime(ctx.text, ctx.services.timezone)
+    starts_at = parse_when(ctx.text, ctx.now, ctx.services.timezone)
     if starts_at is None:
         ctx.retry(_("I could not read that. Please write day-month-year and time, for example 30-11-2026 09.00."))
         return
@@ -264,7 +264,7 @@ async def handle_end(ctx: Context) -> None:
         ctx.goto("consultation_admin.start")
         return
     tz = ctx.services.timezone
-    ends_at = parse_local_datetime(ctx.text, tz, on_date=local_date(starts_at, tz))
+    ends_at = parse_when(ctx.text, ctx.now, tz, on_date=local_date(starts_at, tz))
     if ends_at is None:
         ctx.retry(_("I could not read that. Please write the time, for example 12.00."))
         return
