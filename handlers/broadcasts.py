@@ -267,6 +267,7 @@ async def due_broadcasts(store: Store, now: datetime, default_locale: str = "id"
             author = await store.users.get(broadcast.created_by) if broadcast.created_by else None
             if author is not None and author.is_official:
                 await notify(store, [author], "broadcast_started", _started_message(broadcast.id, queued), now,
+                             template_vars=lambda id=broadcast.id, count=queued: {"1": f"#{id}", "2": str(count)},
                              default_locale=default_locale)
     return started
 

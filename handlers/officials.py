@@ -73,12 +73,14 @@ async def grant(store: Store, channel: str, external_id: str, kecamatan_code: st
     async with store.transaction():
         user = await store.users.grant_role(channel, external_id, "official", kecamatan_code, now)
         kecamatan = await store.areas.kecamatan(kecamatan_code) if kecamatan_code else None
+        district = await store.areas.district_name()
         if user.consent_at:
             await notify(store, [user], "role_changed", lambda: [Reply(
                 _("You are now a district official in Sinergi for Kecamatan {kecamatan}. Type MENU and choose "
                   "Officials' menu.").format(kecamatan=kecamatan.name) if kecamatan else
                 _("You are now a district official in Sinergi. Type MENU and choose Officials' menu."))],
-                now, default_locale=default_locale)
+                now, template_vars=lambda: {"1": kecamatan.name if kecamatan else district},
+                default_locale=default_locale)
     return user
 
 
@@ -90,10 +92,11 @@ async def revoke(store: Store, channel: str, external_id: str, now: datetime,
         return None
     async with store.transaction():
         await store.users.set_role(user.id, "citizen")
+        district = await store.areas.district_name()
         if user.consent_at:
             await notify(store, [user], "role_changed", lambda: [Reply(
                 _("You are no longer a district official in Sinergi. Thank you for your work."))],
-                now, default_locale=default_locale)
+                now, template_vars=lambda: {"1": district}, default_locale=default_locale)
     return user
 
 

@@ -508,6 +508,7 @@ async def due_polls(store: Store, now: datetime, default_locale: str = "id") -> 
             if author is not None and author.is_official:
                 answers = (await store.polls.tally(poll)).total
                 await notify(store, [author], "poll_closed", _closed_message(poll.id, answers), now,
+                             template_vars=lambda id=poll.id, count=answers: {"1": f"#{id}", "2": str(count)},
                              default_locale=default_locale)
     return closed
 

@@ -246,7 +246,7 @@ async def reopen(store: Store, report: Report, reporter: User, reason: str, now:
             )]
 
         await notify(store, [u for u in officials if u.id != reporter.id], "report_reopened", compose, now,
-                     default_locale=default_locale)
+                     template_vars=lambda: {"1": updated.number, "2": reason}, default_locale=default_locale)
     return updated
 
 
@@ -288,6 +288,7 @@ async def queue_overdue_reminders(store: Store, at: datetime, tz: ZoneInfo, defa
                 return [Reply(text, (Option(_("Show overdue reports"), "radm:overdue"),))]
 
             queued += await notify(store, [user], "report_overdue", compose, at, group_id=group_id,
+                                   template_vars=lambda reports=reports: {"1": str(len(reports))},
                                    default_locale=default_locale)
     return queued
 

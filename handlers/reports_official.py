@@ -477,6 +477,7 @@ async def handle_assign(ctx: Context) -> None:
                 unit=unit.name(current_locale())), (Option(_("Open the report"), f"radm:open:{report.id}"),))]
 
         await notify(ctx.store, members, "report_assigned", compose, ctx.now,
+                     template_vars=lambda: {"1": report.number, "2": unit.name(current_locale())},
                      default_locale=ctx.services.default_locale)
     ctx.say(_("Saved: {number} is assigned to {unit}.").format(number=report.number,
                                                                unit=unit.name(current_locale())))
