@@ -34,9 +34,15 @@ def pin_to_core(core: int) -> bool:
     return True
 
 
-def summary(runs: Sequence[float]) -> str:
+def summary(runs: Sequence[float], digits: int = 1) -> str:
     """Median and min–max of repeated runs."""
-    return f"median {statistics.median(runs):,.1f} (min {min(runs):,.1f}, max {max(runs):,.1f})"
+    return (f"median {statistics.median(runs):,.{digits}f} "
+            f"(min {min(runs):,.{digits}f}, max {max(runs):,.{digits}f})")
+
+
+def target(name: str, met: bool, figure: str) -> str:
+    """One line per target, the worst run's figure beside it."""
+    return f"target {name}: {'met' if met else 'MISSED'} ({figure})"
 
 
 def machine() -> str:
