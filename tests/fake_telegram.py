@@ -9,6 +9,9 @@ setWebhook, deleteWebhook) and answers like Telegram does, including its errors,
 `await user.share_location(...)`, `await user.send_photo(jpeg_bytes)`; each call delivers one Update
 (by getUpdates, or POSTed to the bot's webhook with its secret), waits until the bot has processed it,
 and returns what the bot did in that chat meanwhile.
+
+`FakeTelegram(delay=0.05)` answers every call 50 ms late, as a distant server would; benchmarks also pass
+`record=False` (keep no call list) and `on_call` (see each successful call as it is answered).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import html
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,8 +76,12 @@ class Failure:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, *, delay: float = 0.0, record: bool = True,
+                 on_call: Callable[[Call], None] | None = None) -> None:
         self.token = token
+        self.delay = delay            # seconds added to every answer: the round trip to a real server
+        self.record = record
+        self.on_call = on_call
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] | None = None
         self.files: dict[str, tuple[str, bytes]] = {}       # file_id -> (file_path, content)
@@ -169,8 +177,11 @@ class FakeTelegram:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params, files = await _read_params(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         call = Call(method, params, files)
-        self.calls.append(call)
+        if self.record:
+            self.calls.append(call)
         self._called.set()
         failure = self._failure_for(method, params.get("chat_id"))
         if failure is not None:
@@ -182,6 +193,8 @@ class FakeTelegram:
         if isinstance(result, web.Response):
             return result
         call.result = result
+        if self.on_call is not None:
+            self.on_call(call)
         return web.json_response({"ok": True, "result": result})
 
     def _failure_for(self, method: str, chat_id: int | None) -> Failure | None:
