@@ -1,7 +1,9 @@
 """Scripted citizens for the benchmarks: onboarding, then a whole report, reacting to what the bot shows.
 
 A script is a generator: it yields what the person does next (`Say`, `Press`, `Pin`) and is sent back
-what the bot answered (`Seen`). Buttons are chosen by their Indonesian label, so the same script drives
+what the bot answered (`Seen`). Each action names the button that ends the bot's answer to it (`until`;
+None: the first message), so a driver that only watches the chat (the fake Bot API) knows when a turn is
+over. Buttons are chosen by their Indonesian label, so the same script drives
 the engine directly (a press becomes the option's payload) and the Telegram stack (a press becomes a
 callback query on the button with that label). Half the people tap buttons, the other half type, as on
 WhatsApp: the option's number, or a kecamatan or desa by name.
@@ -37,9 +39,13 @@ LANDMARKS = ("depan SD Negeri {n}", "dekat masjid {n}", "pertigaan pasar {n}", "
              "belakang puskesmas pembantu {n}", "ujung gang {n} dekat sawah")
 
 
+Until = str | tuple[str, ...] | None   # a button label, any of several, or None: the first message
+
+
 @dataclass(frozen=True)
 class Say:
     text: str
+    until: Until
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,14 @@ class Press:
     """Press the button with this label; a typing person sends its number instead."""
 
     label: str
+    until: Until
 
 
 @dataclass(frozen=True)
 class Pin:
     latitude: float
     longitude: float
+    until: Until
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Labels:
     normal: str = ""
     send_anyway: str = ""
     send: str = ""
+    another_desa: str = ""
     categories: tuple[str, ...] = ()
 
     @classmethod
@@ -89,6 +98,7 @@ class Labels:
         with use_locale("id"):
             return cls(agree=_("I agree"), report=_("Report a problem"), skip=_("Skip"), normal=_("Normal"),
                        send_anyway=_("Send my report anyway"), send=_("Send report"),
+                       another_desa=_("Another desa"),
                        categories=("Jalan & jembatan", "Sampah & kebersihan", "Air bersih",
                                    "Listrik & penerangan jalan", "Kesehatan", "Pendidikan",
                                    "Keamanan & ketertiban", "Bencana"))
@@ -107,34 +117,43 @@ def citizen(number: int, areas: list[tuple[str, str]], labels: Labels) -> Script
     kecamatan, desa = areas[number % len(areas)]
     category = number % len(labels.categories)
 
-    seen = yield Say(rng.choice(("halo", "Halo", "selamat pagi", "/start")))
+    checked = (labels.send, labels.send_anyway)  # the summary, or first the duplicate question
+    seen = yield Say(rng.choice(("halo", "Halo", "selamat pagi", "/start")), labels.indonesian)
     expect(seen, labels.indonesian)
-    seen = yield Press(labels.indonesian)
+    seen = yield Press(labels.indonesian, labels.agree)
     expect(seen, labels.agree)
-    seen = yield Press(labels.agree)
+    seen = yield Press(labels.agree, kecamatan)
     expect(seen, kecamatan)
-    seen = yield Say(kecamatan.lower()) if typing else Press(kecamatan)
+    seen = yield Say(kecamatan.lower(), desa) if typing else Press(kecamatan, desa)
     expect(seen, desa)
-    seen = yield Say(desa.lower()) if typing else Press(desa)
+    seen = yield Say(desa.lower(), labels.report) if typing else Press(desa, labels.report)
     expect(seen, labels.report)
-    seen = yield Press(labels.report)
+    seen = yield Press(labels.report, labels.categories[category])
     expect(seen, labels.categories[category])
-    seen = yield Press(labels.categories[category])
-    seen = yield Say(f"{PROBLEMS[category]}, {rng.choice(LANDMARKS).format(n=number % 9 + 1)}")
+    seen = yield Press(labels.categories[category], None)
+    seen = yield Say(f"{PROBLEMS[category]}, {rng.choice(LANDMARKS).format(n=number % 9 + 1)}", labels.skip)
     expect(seen, labels.skip)
-    seen = yield Press(labels.skip)
+    seen = yield Press(labels.skip, labels.another_desa)
     if number % 3:
-        seen = yield Pin(round(rng.uniform(SOUTH, NORTH), 6), round(rng.uniform(WEST, EAST), 6))
+        seen = yield Pin(round(rng.uniform(SOUTH, NORTH), 6), round(rng.uniform(WEST, EAST), 6), labels.normal)
     else:
-        seen = yield Say(rng.choice(LANDMARKS).format(n=number % 7 + 1))
+        seen = yield Say(rng.choice(LANDMARKS).format(n=number % 7 + 1), labels.normal)
     expect(seen, labels.normal)
-    seen = yield Press(labels.normal)
+    seen = yield Press(labels.normal, checked)
     if labels.send_anyway in seen.labels:
-        seen = yield Press(labels.send_anyway)
+        seen = yield Press(labels.send_anyway, labels.send)
     expect(seen, labels.send)
-    seen = yield Press(labels.send)
+    seen = yield Press(labels.send, labels.report)
     if "LPR-" not in seen.text:
         raise OffScript(f"citizen {number}: no ticket number after sending: {seen.text[:200]!r}")
+
+
+def answered(action: Action, labels: tuple[str, ...] | list[str]) -> bool:
+    """Whether a message showing these buttons ends the bot's answer to `action`."""
+    until = action.until
+    if until is None:
+        return True
+    return any(label in labels for label in ((until,) if isinstance(until, str) else until))
 
 
 def expect(seen: Seen, label: str) -> None:

@@ -66,10 +66,6 @@ COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 # Updates of many chats at once: with a 50 ms round trip to Telegram, 64 in flight capped a 2-core machine at
 # about 390 updates/s, 256 let it reach its CPU limit (about 490/s); each waits on the network, not the CPU.
 CONCURRENT_UPDATES = 256
-# Wait this long after each getUpdates answer before the next long poll, so that under load one call
-# fetches a batch instead of one update each: at 400 updates/s this cut the CPU per update by a quarter
-# and the p99 latency by half. An update that comes while a long poll waits (any quiet time) is not delayed.
-POLL_INTERVAL = 0.02
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -188,7 +184,7 @@ class TelegramChannel:
             assert self.application.updater is not None
             await self.application.updater.start_polling(
                 timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
-                error_callback=_polling_failed, poll_interval=POLL_INTERVAL,
+                error_callback=_polling_failed,
             )
         log.info("telegram started as @%s mode=%s transport=%s", self.application.bot.username,
                  self.settings.telegram_mode, self.transport)
