@@ -11,7 +11,8 @@ setWebhook, deleteWebhook) and answers like Telegram does, including its errors,
 and returns what the bot did in that chat meanwhile.
 
 `FakeTelegram(delay=0.05)` answers every call 50 ms late, as a distant server would; benchmarks also pass
-`record=False` (keep no call list) and `on_call` (see each successful call as it is answered).
+`record=False` (keep no call list), `on_call` (see each successful call as it is answered) and `limits`
+(`tests.fake_limits.SendLimits`: a rate with 429 past it, server errors, blocked users, on every send).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
+
+from tests.fake_limits import SendLimits
 
 TOKEN = "123456789:AAFakeTokenForSinergiTests_0123456789ab"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Sinergi", "username": "SinergiTestBot",
@@ -77,8 +80,9 @@ class Failure:
 
 class FakeTelegram:
     def __init__(self, token: str = TOKEN, *, delay: float = 0.0, record: bool = True,
-                 on_call: Callable[[Call], None] | None = None) -> None:
+                 on_call: Callable[[Call], None] | None = None, limits: SendLimits | None = None) -> None:
         self.token = token
+        self.limits = limits
         self.delay = delay            # seconds added to every answer: the round trip to a real server
         self.record = record
         self.on_call = on_call
@@ -186,6 +190,14 @@ class FakeTelegram:
         failure = self._failure_for(method, params.get("chat_id"))
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)
+        if self.limits is not None and method in ("sendMessage", "sendPhoto"):
+            verdict = self.limits.decide(str(params.get("chat_id")))
+            if verdict.outcome == "limited":
+                return _error(429, f"Too Many Requests: retry after {verdict.retry_after}", verdict.retry_after)
+            if verdict.outcome == "blocked":
+                return _error(403, "Forbidden: bot was blocked by the user")
+            if verdict.outcome == "error":
+                return _error(502, "Bad Gateway")
         handler = getattr(self, "_" + method, None)
         if handler is None:
             return _error(404, "Not Found")
