@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -34,9 +38,15 @@ def pin_to_core(core: int) -> bool:
     return True
 
 
-def summary(runs: Sequence[float]) -> str:
+def summary(runs: Sequence[float], digits: int = 1) -> str:
     """Median and min–max of repeated runs."""
-    return f"median {statistics.median(runs):,.1f} (min {min(runs):,.1f}, max {max(runs):,.1f})"
+    return (f"median {statistics.median(runs):,.{digits}f} "
+            f"(min {min(runs):,.{digits}f}, max {max(runs):,.{digits}f})")
+
+
+def target(name: str, met: bool, figure: str) -> str:
+    """One line per target, the worst run's figure beside it."""
+    return f"target {name}: {'met' if met else 'MISSED'} ({figure})"
 
 
 def machine() -> str:
@@ -47,3 +57,22 @@ def machine() -> str:
 
     return (f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
             f"aiosqlite {aiosqlite.__version__}, python-telegram-bot {telegram.__version__}, {sys.platform}")
+
+
+@contextlib.contextmanager
+def production_logging(level: str = "INFO") -> Iterator[None]:
+    """Sinergi's own log setup, writing into a pipe that another process drains, as journald or Docker read a
+    service's stderr; so the benchmark pays what a deployment pays for its log lines, no more (a file on a busy
+    disk stalls writes) and no less."""
+    collector = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert collector.stdin is not None
+    stream = io.TextIOWrapper(collector.stdin, encoding="utf-8", line_buffering=True)
+    from bot.logging_setup import setup_logging
+
+    setup_logging(level, stream)
+    try:
+        yield
+    finally:
+        logging.getLogger().handlers.clear()
+        stream.close()
+        collector.wait()

@@ -7,6 +7,7 @@ compile step is needed. msgids are English (the gettext convention); Indonesian 
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -70,15 +71,21 @@ def current_locale() -> str:
 def pick_locale(*candidates: str | None, default: str = DEFAULT) -> str:
     """The first candidate we support, by language (so 'en-US' and 'id_ID' work), else the default."""
     for candidate in candidates:
-        if not candidate:
-            continue
-        try:
-            language = Locale.parse(candidate.replace("-", "_")).language
-        except (UnknownLocaleError, ValueError):
-            continue
+        if candidate in SUPPORTED:  # a stored choice: the engine asks this on every message
+            return candidate  # type: ignore[return-value]
+        language = _language(candidate[:32]) if candidate else None
         if language in SUPPORTED:
-            return language
+            return language  # type: ignore[return-value]
     return default
+
+
+@functools.lru_cache(maxsize=256)
+def _language(candidate: str) -> str | None:
+    """Babel's parse costs more than the rest of a turn's routing; app language codes repeat, so remember them."""
+    try:
+        return Locale.parse(candidate.replace("-", "_")).language
+    except (UnknownLocaleError, ValueError):
+        return None
 
 
 def set_locale(locale: str) -> contextvars.Token[str]:

@@ -11,6 +11,9 @@ from typing import Any
 from storage.clock import from_db, to_db
 from storage.db import Database
 
+# one encoder for every save (json.dumps with options builds a new one per call); compact, as nobody reads it
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 @dataclass
 class Conversation:
@@ -38,7 +41,7 @@ class Conversations:
             """INSERT INTO conversations (user_id, state, data, updated_at) VALUES (?, ?, ?, ?)
                ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, data = excluded.data,
                updated_at = excluded.updated_at""",
-            (user_id, conversation.state, json.dumps(conversation.data, ensure_ascii=False), to_db(now)),
+            (user_id, conversation.state, _encode(conversation.data), to_db(now)),
         )
 
     async def export_for_user(self, user_id: int) -> dict[str, object]:

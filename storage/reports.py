@@ -190,24 +190,22 @@ class Reports:
                 """INSERT INTO reports (number, reporter_user_id, privacy, access_code_hash, category_code,
                        description, kecamatan_code, desa_code, landmark, latitude, longitude, unit_code,
                        created_at, updated_at, verify_due_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
                 (number_for(year, counter[0]), new.reporter_user_id, new.privacy, new.access_code_hash,
                  new.category_code, new.description, new.kecamatan_code, new.desa_code, new.landmark,
                  new.latitude, new.longitude, new.unit_code, stamp, stamp, to_db(new.verify_due_at)),
             ) as cursor:
                 inserted = await cursor.fetchone()
             assert inserted is not None
-            report_id = inserted[0]
-            await conn.executemany(
-                "INSERT INTO report_photos (report_id, path) VALUES (?, ?)", [(report_id, p) for p in new.photos]
-            )
+            report = Report.from_row(inserted)  # the row as stored, without reading it back
+            if new.photos:
+                await conn.executemany("INSERT INTO report_photos (report_id, path) VALUES (?, ?)",
+                                       [(report.id, p) for p in new.photos])
             await conn.execute(
                 """INSERT INTO report_history (report_id, at, actor_user_id, event, status, unit_code)
                    VALUES (?, ?, ?, 'created', 'baru', ?)""",
-                (report_id, stamp, new.reporter_user_id, new.unit_code),
+                (report.id, stamp, new.reporter_user_id, new.unit_code),
             )
-        report = await self.get(report_id)
-        assert report is not None
         return report
 
     async def get(self, report_id: int) -> Report | None:

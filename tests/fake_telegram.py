@@ -9,6 +9,10 @@ setWebhook, deleteWebhook) and answers like Telegram does, including its errors,
 `await user.share_location(...)`, `await user.send_photo(jpeg_bytes)`; each call delivers one Update
 (by getUpdates, or POSTed to the bot's webhook with its secret), waits until the bot has processed it,
 and returns what the bot did in that chat meanwhile.
+
+`FakeTelegram(delay=0.05)` answers every call 50 ms late, as a distant server would; benchmarks also pass
+`record=False` (keep no call list), `on_call` (see each successful call as it is answered) and `limits`
+(`tests.fake_limits.SendLimits`: a rate with 429 past it, server errors, blocked users, on every send).
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ import html
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
+
+from tests.fake_limits import SendLimits
 
 TOKEN = "123456789:AAFakeTokenForSinergiTests_0123456789ab"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Sinergi", "username": "SinergiTestBot",
@@ -74,10 +81,14 @@ class Failure:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, *, delay: float = 0.0, record: bool = True,
+                 on_call: Callable[[Call], None] | None = None, limits: SendLimits | None = None) -> None:
         self.token = token
+        self.limits = limits
+        self.record = record
+        self.on_call = on_call
         self.calls: list[Call] = []
-        self.latency = 0.0                                  # seconds each API call takes to answer
+        self.latency = delay          # seconds each API call takes to answer: the round trip to a real server
         self.webhook: dict[str, Any] | None = None
         self.files: dict[str, tuple[str, bytes]] = {}       # file_id -> (file_path, content)
         self._updates: list[dict[str, Any]] = []            # not yet confirmed by an offset
@@ -173,13 +184,22 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files, filenames = await _read_params(request)
         call = Call(method, params, files, filenames)
-        self.calls.append(call)
+        if self.record:
+            self.calls.append(call)
         self._called.set()
         if self.latency:
             await asyncio.sleep(self.latency)
         failure = self._failure_for(method, params.get("chat_id"))
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)
+        if self.limits is not None and method in ("sendMessage", "sendPhoto"):
+            verdict = self.limits.decide(str(params.get("chat_id")))
+            if verdict.outcome == "limited":
+                return _error(429, f"Too Many Requests: retry after {verdict.retry_after}", verdict.retry_after)
+            if verdict.outcome == "blocked":
+                return _error(403, "Forbidden: bot was blocked by the user")
+            if verdict.outcome == "error":
+                return _error(502, "Bad Gateway")
         handler = getattr(self, "_" + method, None)
         if handler is None:
             return _error(404, "Not Found")
@@ -187,6 +207,8 @@ class FakeTelegram:
         if isinstance(result, web.Response):
             return result
         call.result = result
+        if self.on_call is not None:
+            self.on_call(call)
         return web.json_response({"ok": True, "result": result})
 
     def _failure_for(self, method: str, chat_id: int | None) -> Failure | None:

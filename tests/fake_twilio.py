@@ -3,7 +3,8 @@
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` as Twilio does (HTTP basic auth checked,
 201 with the message resource as JSON, errors as Twilio's JSON error body), records every accepted
 message, serves media files behind the same auth, and can be told to fail the next sends with a
-chosen status and error code (429 with Retry-After, 500, 63016, 21610, …).
+chosen status and error code (429 with Retry-After, 500, 63016, 21610, …). With `limits`
+(`tests.fake_limits.SendLimits`) every send also meets a rate limit, server errors and blocked recipients.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from aiohttp import encode_basic_auth, web
 
 from storage.clock import utc_now
+from tests.fake_limits import SendLimits
 
 # A 16x16 baseline JPEG (CPython's Lib/test/imghdrdata/python.jpg, PSF licence): a real photo, just small.
 JPEG = base64.b64decode(
@@ -37,6 +39,7 @@ JPEG = base64.b64decode(
 ERROR_MESSAGES = {
     20003: "Authenticate",
     20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
     21211: "The 'To' number is not a valid phone number.",
     21602: "Message body is required.",
     21610: "Attempt to send to unsubscribed recipient",
@@ -57,9 +60,10 @@ def new_sid(prefix: str) -> str:
 
 
 class FakeTwilio:
-    def __init__(self, account_sid: str, auth_token: str) -> None:
+    def __init__(self, account_sid: str, auth_token: str, limits: SendLimits | None = None) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.limits = limits
         self.messages: list[dict[str, Any]] = []     # accepted messages, fields as Twilio received them
         self.refused: list[dict[str, Any]] = []      # sends answered with an error
         self.media_downloads: list[str] = []          # media sids fetched with valid credentials
@@ -131,6 +135,14 @@ class FakeTwilio:
             return self._error(failure.status, failure.code, headers)
         if not fields.get("To") or not fields.get("From"):
             return self._error(400, 21211)
+        if self.limits is not None:
+            verdict = self.limits.decide(str(fields["To"]))
+            if verdict.outcome == "limited":
+                return self._error(429, 20429, {"Retry-After": str(verdict.retry_after)})
+            if verdict.outcome == "blocked":
+                return self._error(400, 21610)
+            if verdict.outcome == "error":
+                return self._error(500, 20500)
         if not (fields.get("Body") or fields["MediaUrl"] or fields.get("ContentSid")):
             return self._error(400, 21602)
         sid = new_sid("SM")

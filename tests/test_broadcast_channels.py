@@ -174,7 +174,8 @@ async def test_a_broadcast_to_a_mixed_audience_survives_throttling_errors_and_re
         assert {row["external_id"] for row in held} == closed_window | {f"+62822000{n}" for n in range(6)}
 
         for arrivals in ([call.at for call in tg.of("sendMessage")], wa.arrivals):
-            assert busiest_second(arrivals) <= RATE + 1, busiest_second(arrivals)
+            # +2: the fake counts arrivals, which network jitter can bunch a little
+            assert busiest_second(arrivals) <= RATE + 2, busiest_second(arrivals)
             assert achieved_rate(arrivals) <= RATE * 1.05, achieved_rate(arrivals)
 
 

@@ -5,6 +5,11 @@ paragraphs below Telegram's limit) with the keyboard on the last piece: inline b
 a one-time reply keyboard with a "Kirim lokasi" button when a location is asked; then its files as
 documents (CSV and data exports). Only photos and files inside the media folder are ever sent. Button
 payloads that do not fit Telegram's 64-byte callback_data travel as a short key stored in SQLite.
+
+Text and keyboards go out through `BotApi`: plain JSON on the bot's own request object, so PTB's transport,
+timeouts and errors apply, without building PTB objects for every button and parsing every answer back into a
+`Message` (together half of the channel's CPU per update, benchmarks/RESULTS.md). Photos and documents still
+use PTB's upload code.
 """
 
 from __future__ import annotations
@@ -12,23 +17,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
+from telegram import Bot, CallbackQuery, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.request import RequestData
 
 from bot.channels.text_menu import split_message
 from bot.outbox_worker import SendResult
@@ -57,24 +56,50 @@ def callback_data(payload: str) -> str:
     return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode()
 
 
-def inline_keyboard(options: Sequence[Option]) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(option.label, callback_data=callback_data(option.payload))
-               for option in options]
+def inline_keyboard(options: Sequence[Option]) -> dict[str, Any]:
+    buttons = [{"text": option.label, "callback_data": callback_data(option.payload)} for option in options]
     width = 2 if all(len(option.label) <= TWO_COLUMN_LABEL for option in options) else 1
-    return InlineKeyboardMarkup([buttons[i:i + width] for i in range(0, len(buttons), width)])
+    return {"inline_keyboard": [buttons[i:i + width] for i in range(0, len(buttons), width)]}
 
 
-def request_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
+def request_keyboard(reply: Reply) -> dict[str, Any]:
     """The share-location (or share-contact) button, with the options as plain buttons below it.
 
     A plain button sends its label as text; the engine matches a typed label to the offered option.
     """
     if reply.request == "location":
-        share = KeyboardButton(_("Send location"), request_location=True)
+        share = {"text": _("Send location"), "request_location": True}
     else:
-        share = KeyboardButton(_("Share my phone number"), request_contact=True)
-    rows = [[share]] + [[KeyboardButton(option.label)] for option in reply.options]
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+        share = {"text": _("Share my phone number"), "request_contact": True}
+    rows = [[share]] + [[{"text": option.label}] for option in reply.options]
+    return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
+
+
+REMOVE_KEYBOARD = {"remove_keyboard": True}
+
+
+class _JsonParameters(RequestData):
+    """Parameters already in Bot API form (PTB's docs allow encoding `json_parameters` yourself)."""
+
+    def __init__(self, parameters: dict[str, str]) -> None:
+        super().__init__()
+        self._encoded = parameters
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        return self._encoded
+
+
+class BotApi:
+    """A Bot API method called with plain values; answers as Telegram sends them (a dict, or True)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def call(self, method: str, **params: Any) -> Any:
+        encoded = {name: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                   for name, value in params.items() if value is not None}
+        return await self.bot.request.post(f"{self.bot.base_url}/{method}", _JsonParameters(encoded))
 
 
 def outcome_of(error: TelegramError) -> SendResult:
@@ -101,6 +126,7 @@ class TelegramOutbound:
 
     def __init__(self, bot: Bot, store: Store, media_dir: Path, clock: Callable[[], datetime]) -> None:
         self.bot = bot
+        self.api = BotApi(bot)
         self.store = store
         self.media_dir = media_dir.resolve()
         self.clock = clock
@@ -125,11 +151,11 @@ class TelegramOutbound:
                 markup = await self._markup(chat_id, reply)
                 pieces = split_message(text, TEXT_LIMIT)
                 for index, piece in enumerate(pieces):
-                    sent = await self.bot.send_message(
-                        chat_id, html.escape(piece, quote=False), parse_mode=ParseMode.HTML,
-                        reply_markup=markup if index == len(pieces) - 1 else None,
+                    sent = await self.api.call(
+                        "sendMessage", chat_id=chat_id, text=html.escape(piece, quote=False),
+                        parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) - 1 else None,
                     )
-                    last_id = sent.message_id
+                    last_id = sent["message_id"]
             for path in reply.files:
                 document = self._media_file(path)
                 if document is None:
@@ -137,6 +163,10 @@ class TelegramOutbound:
                     continue
                 last_id = (await self.bot.send_document(chat_id, document, filename=document.name)).message_id
         return last_id
+
+    async def answer_press(self, query: CallbackQuery) -> None:
+        """Stop the button's spinner."""
+        await self.api.call("answerCallbackQuery", callback_query_id=query.id)
 
     async def after_press(self, query: CallbackQuery, replies: Sequence[Reply]) -> list[Reply]:
         """Take the keyboard off the pressed message so it cannot be pressed twice.
@@ -147,21 +177,22 @@ class TelegramOutbound:
         if not isinstance(message, Message):  # too old for Telegram to show us
             return list(replies)
         first = replies[0] if replies else None
+        pressed = {"chat_id": message.chat_id, "message_id": message.message_id}
         try:
             if (first is not None and first.edit and first.text and not first.media and not first.files
                     and not first.request and len(first.text) <= TEXT_LIMIT):
-                await message.edit_text(html.escape(first.text, quote=False), parse_mode=ParseMode.HTML,
-                                        reply_markup=await self._inline(first) if first.options else None)
+                await self.api.call("editMessageText", **pressed, text=html.escape(first.text, quote=False),
+                                    parse_mode=ParseMode.HTML,
+                                    reply_markup=await self._inline(first) if first.options else None)
                 return list(replies[1:])
-            await message.edit_reply_markup(reply_markup=None)
+            await self.api.call("editMessageReplyMarkup", **pressed)
         except BadRequest as error:
             if not any(words in error.message.lower() for words in HARMLESS_EDIT_WORDS):
                 raise
             log.debug("pressed message not edited: %s", error.message)
         return list(replies)
 
-    async def _markup(self, chat_id: int, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | \
-            ReplyKeyboardRemove | None:
+    async def _markup(self, chat_id: int, reply: Reply) -> dict[str, Any] | None:
         if reply.request in ("location", "contact"):
             self._reply_keyboards[chat_id] = None
             if len(self._reply_keyboards) > REMEMBERED_KEYBOARDS:
@@ -171,10 +202,10 @@ class TelegramOutbound:
             return await self._inline(reply)
         if chat_id in self._reply_keyboards:
             del self._reply_keyboards[chat_id]
-            return ReplyKeyboardRemove()
+            return REMOVE_KEYBOARD
         return None
 
-    async def _inline(self, reply: Reply) -> InlineKeyboardMarkup:
+    async def _inline(self, reply: Reply) -> dict[str, Any]:
         """The option buttons, after storing the key of every payload too long for callback_data."""
         keyed = [(data, option.payload) for option in reply.options
                  if (data := callback_data(option.payload)) != option.payload]

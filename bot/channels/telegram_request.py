@@ -78,7 +78,8 @@ class AiohttpRequest(BaseRequest):
             total=_total(pool, connect, write, read), connect=_total(pool, connect),
             sock_connect=connect, sock_read=read,
         )
-        body: aiohttp.FormData | dict[str, str] | None = None
+        body: aiohttp.FormData | bytes | None = None
+        headers: dict[str, str] | None = None
         if files:
             form = aiohttp.FormData()
             for name, value in request_data.json_parameters.items():  # type: ignore[union-attr]
@@ -86,10 +87,11 @@ class AiohttpRequest(BaseRequest):
             for name, (filename, content, mime_type) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mime_type)
             body = form
-        elif request_data is not None:
-            body = request_data.json_parameters
+        elif request_data is not None:  # JSON, which the Bot API takes for every call without a file: no form quoting
+            body = request_data.json_payload
+            headers = {"Content-Type": "application/json"}
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as error:
             raise TimedOut("Pool or connect timeout: the request was not sent to Telegram") from error
