@@ -302,3 +302,29 @@ async def auto_close(store: Store, at: datetime, tz: ZoneInfo, default_locale: s
             await change_status(store, report, "ditutup", at, tz, event="closed", default_locale=default_locale)
             closed.append(report.number)
     return closed
+
+
+async def history_lines(store: Store, report: Report, limit: int, for_official: bool) -> list[str]:
+    """A report's history, one line an event; officials also see ratings and plainer verbs."""
+    lines = []
+    for entry in await store.reports.history(report.id, limit):
+        if entry.event == "rated" and not for_official:
+            continue
+        if entry.event == "created":
+            what = _("Report received")
+        elif entry.event == "assigned":
+            unit = await unit_name(store, entry.unit_code)
+            what = (_("Assigned to {unit}") if for_official else _("Passed to {unit}")).format(unit=unit)
+        elif entry.event == "reopened":
+            what = (_("Reopened by the reporter: {reason}") if for_official else _("Reopened: {reason}")).format(
+                reason=entry.note or "-")
+        elif entry.event == "closed":
+            what = _("Closed automatically")
+        elif entry.event == "rated":
+            what = _("Rated {rating} of 5").format(rating=entry.note or "-")
+        else:
+            what = status_label(entry.status or report.status)
+            if entry.note:
+                what = _("{status}: {note}").format(status=what, note=entry.note)
+        lines.append(f"- {format_date(entry.at, 'medium')}: {what}")
+    return lines

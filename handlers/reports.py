@@ -53,6 +53,7 @@ from handlers.report_lifecycle import (
     distance_m,
     due,
     due_date_text,
+    history_lines,
     is_visible_to_citizen,
     osm_link,
     place_text,
@@ -509,22 +510,7 @@ async def citizen_detail(store: Store, report: Report) -> str:
         lines.append(_("Handled by: {unit}").format(unit=unit))
     lines.append(_("Description: {description}").format(description=report.description))
     lines += ["", _("History:")]
-    for entry in await store.reports.history(report.id, HISTORY_SHOWN):
-        if entry.event == "rated":
-            continue
-        if entry.event == "created":
-            what = _("Report received")
-        elif entry.event == "assigned":
-            what = _("Passed to {unit}").format(unit=await unit_name(store, entry.unit_code))
-        elif entry.event == "reopened":
-            what = _("Reopened: {reason}").format(reason=entry.note or "-")
-        elif entry.event == "closed":
-            what = _("Closed automatically")
-        else:
-            what = status_label(entry.status or report.status)
-            if entry.note:
-                what = _("{status}: {note}").format(status=what, note=entry.note)
-        lines.append(f"- {format_date(entry.at, 'medium')}: {what}")
+    lines += await history_lines(store, report, HISTORY_SHOWN, for_official=False)
     return "\n".join(lines)
 
 

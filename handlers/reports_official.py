@@ -45,6 +45,7 @@ from handlers.report_lifecycle import (
     category_name,
     change_status,
     due_date_text,
+    history_lines,
     may_act_on,
     osm_link,
     place_text,
@@ -313,22 +314,7 @@ async def official_detail(store: Store, report: Report, viewer: User, now: datet
         lines.append(_("Reopened {count} times").format(count=report.reopen_count))
     lines.append(_("Description: {description}").format(description=report.description))
     lines += ["", _("History:")]
-    for entry in await store.reports.history(report.id, HISTORY_SHOWN):
-        if entry.event == "created":
-            what = _("Report received")
-        elif entry.event == "assigned":
-            what = _("Assigned to {unit}").format(unit=await unit_name(store, entry.unit_code))
-        elif entry.event == "reopened":
-            what = _("Reopened by the reporter: {reason}").format(reason=entry.note or "-")
-        elif entry.event == "closed":
-            what = _("Closed automatically")
-        elif entry.event == "rated":
-            what = _("Rated {rating} of 5").format(rating=entry.note or "-")
-        else:
-            what = status_label(entry.status or report.status)
-            if entry.note:
-                what = _("{status}: {note}").format(status=what, note=entry.note)
-        lines.append(f"- {format_date(entry.at, 'medium')}: {what}")
+    lines += await history_lines(store, report, HISTORY_SHOWN, for_official=True)
     return "\n".join(lines)
 
 

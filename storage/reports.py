@@ -314,13 +314,18 @@ class Reports:
                         exclude_user_id: int, limit: int = 50) -> list[Report]:
         """Open reports of one category in a desa or inside a (south, north, west, east) box, not the user's own."""
         south, north, west, east = box if box else (1.0, -1.0, 1.0, -1.0)  # an empty box matches nothing
+        statuses = ", ".join("?" * len(OPEN_STATUSES))
+        # a UNION, not an OR, so each half uses its own index (0009_report_lookup)
         rows = await self.db.fetchall(
-            f"""SELECT * FROM reports
-               WHERE status IN ({", ".join("?" * len(OPEN_STATUSES))}) AND category_code = ?
+            f"""SELECT * FROM reports WHERE id IN (
+                    SELECT id FROM reports WHERE category_code = ? AND desa_code = ? AND status IN ({statuses})
+                    UNION
+                    SELECT id FROM reports WHERE category_code = ? AND latitude BETWEEN ? AND ?
+                       AND longitude BETWEEN ? AND ? AND status IN ({statuses}))
                  AND reporter_user_id IS NOT ?
-                 AND (desa_code = ? OR (latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?))
                ORDER BY id DESC LIMIT ?""",
-            (*OPEN_STATUSES, category_code, exclude_user_id, desa_code, south, north, west, east, limit),
+            (category_code, desa_code, *OPEN_STATUSES, category_code, south, north, west, east, *OPEN_STATUSES,
+             exclude_user_id, limit),
         )
         return [Report.from_row(row) for row in rows]
 
