@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +57,29 @@ def process_log() -> Iterator[io.StringIO]:
             logging.getLogger(name).setLevel(level)
 
 
+def logged(stream: io.StringIO) -> str:
+    """What a reader of the process's stderr has seen once the waiting lines went out."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return stream.getvalue()
+
+
+def test_lines_go_out_in_batches_but_a_warning_at_once(process_log: io.StringIO) -> None:
+    log = logging.getLogger("sinergi.test")
+    log.info("handled message_id=1")
+    log.info("handled message_id=2")
+    log.warning("flood user=1234")
+    assert process_log.getvalue().splitlines()[-3:][0].endswith("handled message_id=1")
+    assert process_log.getvalue().rstrip().endswith("WARNING sinergi.test flood user=1234")
+    log.info("handled message_id=3")
+    deadline = time.monotonic() + 5
+    while "message_id=3" not in process_log.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the timer writes it within half a second, with no further line to push it
+    line = process_log.getvalue().splitlines()[-1]
+    assert line.endswith("INFO sinergi.test handled message_id=3")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO .*", line)
+
+
 def test_a_token_in_a_logged_traceback_is_masked(process_log: io.StringIO) -> None:
     url = f"https://api.telegram.org/bot{BOT_TOKEN}/sendMessage"
     try:
@@ -64,7 +89,7 @@ def test_a_token_in_a_logged_traceback_is_masked(process_log: io.StringIO) -> No
             raise RuntimeError(f"Twilio said no to {AUTH_TOKEN}") from cause
     except RuntimeError:
         logging.getLogger("sinergi.test").exception("sending failed")
-    text = process_log.getvalue()
+    text = logged(process_log)
     assert "Traceback" in text and "ConnectionError" in text and "sending failed" in text
     assert "bot<token>/sendMessage" in text
     assert "AAHsecret" not in text and AUTH_TOKEN not in text and "+6281234567890" not in text
@@ -86,7 +111,7 @@ async def test_no_message_body_or_number_at_info_from_telegram_and_whatsapp(
         siti = wa.user("+6281234567890", "Siti")
         await siti.send(body)
         assert "Halo! Saya Sinergi" in siti.text
-    text = process_log.getvalue()
+    text = logged(process_log)
     assert "handled channel=telegram" in text and "handled channel=whatsapp" in text, text
     assert "kebanjiran" not in text and "081298765432" not in text
     assert "+6281234567890" not in text and "6281234567890" not in text
