@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("engine_bench", "telegram_bench", "memory_bench", "fanout_bench", "vote_burst_bench")
+BENCHMARKS = ("calibrate", "engine_bench", "telegram_bench", "memory_bench", "fanout_bench", "vote_burst_bench")
 ROOT = Path(__file__).resolve().parent.parent
 
 
