@@ -2,8 +2,8 @@
 
 It implements what Sinergi's bot uses (getMe, getUpdates with long polling, sendMessage, sendPhoto,
 sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, getFile and file downloads, setMyCommands,
-setWebhook, deleteWebhook) and answers like Telegram does, including its errors, which a test can inject
-(`fail("sendMessage", 429, retry_after=3)`, 403 blocked, 400 chat not found, 5xx).
+deleteMyCommands, setWebhook, deleteWebhook) and answers like Telegram does, including its errors, which a test can
+inject (`fail("sendMessage", 429, retry_after=3)`, 403 blocked, 400 chat not found, 5xx).
 
 `TelegramUser` plays one person: `await user.send("halo")`, `await user.click("Bahasa Indonesia")`,
 `await user.share_location(...)`, `await user.send_photo(jpeg_bytes)`; each call delivers one Update
@@ -243,6 +243,9 @@ class FakeTelegram:
         return True
 
     async def _setMyCommands(self, _params: dict[str, Any], _files: dict[str, bytes]) -> Any:
+        return True
+
+    async def _deleteMyCommands(self, _params: dict[str, Any], _files: dict[str, bytes]) -> Any:
         return True
 
     async def _answerCallbackQuery(self, _params: dict[str, Any], _files: dict[str, bytes]) -> Any:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.app import serve
+from bot.channels import telegram as telegram_channel
 from tests.fake_telegram import BOT_USER, FakeTelegram, processed
 from tests.support import FakeClock
 from tests.telegram_support import JPEG, MAIN_MENU, Stack, onboarded, running_bot, telegram_settings
@@ -316,6 +317,36 @@ async def test_command_menus_in_both_languages_and_for_officials(fake: FakeTeleg
     assert citizen_id["start"] == "Mulai atau mulai ulang"
     assert "petugas" not in citizen_id and official["petugas"] == "Menu petugas"
     assert set(citizen_id) < set(official)
+
+
+async def test_official_menus_follow_role_changes_while_running(fake: FakeTelegram, tmp_path: Path, clock: FakeClock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone made an official by the CLI (another process) gets the official menu within the refresh interval;
+    a demoted official gets the citizens' menu back."""
+    monkeypatch.setattr(telegram_channel, "OFFICIAL_MENU_EVERY", 0.05)
+    async with running_bot(telegram_settings(tmp_path, fake), fake, clock) as stack:
+        siti = await onboarded(stack, 7301)
+        assert not [c for c in fake.of("setMyCommands") if (c.params.get("scope") or {}).get("chat_id") == siti.id]
+        await stack.app.store.users.grant_role("telegram", str(siti.id), "official", None, clock())
+        await until(lambda: any((c.params.get("scope") or {}).get("chat_id") == siti.id
+                                for c in fake.of("setMyCommands")))
+        given = [c for c in fake.of("setMyCommands") if (c.params.get("scope") or {}).get("chat_id") == siti.id]
+        assert len(given) == 1 and "petugas" in {cmd["command"] for cmd in given[0].params["commands"]}
+        user = await stack.app.store.users.find("telegram", str(siti.id))
+        assert user is not None
+        await stack.app.store.users.set_role(user.id, "citizen")
+        await until(lambda: any((c.params.get("scope") or {}).get("chat_id") == siti.id
+                                for c in fake.of("deleteMyCommands")))
+        await asyncio.sleep(0.2)  # later refreshes send nothing more: nothing changed
+        assert len([c for c in fake.of("setMyCommands") if (c.params.get("scope") or {}).get("chat_id")
+                    == siti.id]) == 1
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time"
+        await asyncio.sleep(0.02)
 
 
 async def test_blocked_users_are_marked_unreachable(bot: Stack) -> None:

@@ -66,6 +66,7 @@ COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 # Updates of many chats at once: with a 50 ms round trip to Telegram, 64 in flight capped a 2-core machine at
 # about 390 updates/s, 256 let it reach its CPU limit (about 490/s); each waits on the network, not the CPU.
 CONCURRENT_UPDATES = 256
+OFFICIAL_MENU_EVERY = 60.0  # seconds: someone made an official (in chat or by the CLI) gets their menu this soon
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -164,6 +165,8 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.outbound = TelegramOutbound(self.application.bot, app.store, app.settings.media_dir, app.clock)
         self.sender = TelegramSender(self.outbound, app.store, app.settings.default_locale)
+        self._official_menus: dict[str, str] = {}  # chat id -> the locale of the official menu it was given
+        self._menu_refresher: asyncio.Task[None] | None = None
 
     @property
     def processor(self) -> PerChatUpdateProcessor:
@@ -186,11 +189,16 @@ class TelegramChannel:
                 timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
                 error_callback=_polling_failed,
             )
+        self._menu_refresher = asyncio.create_task(self._refresh_official_menus_forever())
         log.info("telegram started as @%s mode=%s transport=%s", self.application.bot.username,
                  self.settings.telegram_mode, self.transport)
 
     async def stop(self) -> None:
         """Stop fetching, finish the updates already taken, close the HTTP sessions."""
+        if self._menu_refresher is not None:
+            self._menu_refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._menu_refresher
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -217,7 +225,6 @@ class TelegramChannel:
         """The command menu: citizens' commands per language; officials' extra ones scoped to their chat."""
         registry = self.app.engine.registry
         citizen = [(name, msgid) for name, msgid, official in registry.command_help if not official]
-        official = citizen + [(name, msgid) for name, msgid, is_official in registry.command_help if is_official]
         bot = self.application.bot
         default = self.settings.default_locale
         try:
@@ -228,15 +235,42 @@ class TelegramChannel:
         except TelegramError as error:
             log.warning("could not set the command menu: %s", error)
             return
-        officials = {chat_id: None for chat_id in self.settings.official_telegram_ids}
-        officials.update({user.external_id: user.locale for user in await self.store.users.officials()
-                          if user.channel == CHANNEL})
-        for chat_id, locale in officials.items():
+        await self.refresh_official_menus()
+
+    async def refresh_official_menus(self) -> None:
+        """Give each official's chat the official command menu, in their language, and take it back from
+        whoever is no longer an official; only what changed since the last time is sent."""
+        registry = self.app.engine.registry
+        help_ = registry.command_help
+        commands = [(name, msgid) for name, msgid, official in help_ if not official] + \
+                   [(name, msgid) for name, msgid, official in help_ if official]
+        default = self.settings.default_locale
+        wanted = {chat_id: default for chat_id in self.settings.official_telegram_ids}
+        wanted.update({user.external_id: user.locale or default for user in await self.store.users.officials()
+                       if user.channel == CHANNEL})
+        bot = self.application.bot
+        for chat_id, locale in wanted.items():
+            if self._official_menus.get(chat_id) == locale:
+                continue
             try:
-                await bot.set_my_commands(_commands(official, locale or default),
-                                          scope=BotCommandScopeChat(int(chat_id)))
+                await bot.set_my_commands(_commands(commands, locale), scope=BotCommandScopeChat(int(chat_id)))
+                self._official_menus[chat_id] = locale
             except TelegramError as error:  # e.g. an official who has not opened the bot yet
                 log.warning("could not set official commands for a chat: %s", error)
+        for chat_id in [chat_id for chat_id in self._official_menus if chat_id not in wanted]:
+            try:
+                await bot.delete_my_commands(scope=BotCommandScopeChat(int(chat_id)))  # back to the citizen menu
+                del self._official_menus[chat_id]
+            except TelegramError as error:
+                log.warning("could not take official commands back from a chat: %s", error)
+
+    async def _refresh_official_menus_forever(self) -> None:
+        while True:
+            await asyncio.sleep(OFFICIAL_MENU_EVERY)
+            try:
+                await self.refresh_official_menus()
+            except Exception:  # a failed refresh must not end the loop; the next one tries again
+                log.exception("could not refresh the official command menus")
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         """Telegram's POST: refuse unless it carries our secret; queue the update for the processor."""
