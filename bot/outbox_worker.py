@@ -80,6 +80,9 @@ class SendResult:
 
 
 class Sender(Protocol):
+    """A channel's delivery. It may also have `async def prepare(messages)`: called with each claimed batch
+    before its messages are sent, to read what the sends need in one query instead of one each."""
+
     channel: str
 
     async def send(self, message: OutboxMessage) -> SendResult: ...
@@ -356,7 +359,14 @@ class OutboxWorker:
         if held:
             await self.store.outbox.release([(message_id, now + timedelta(seconds=wait)) for message_id, wait in held])
             self._put_back_until(min(wait for _id, wait in held))
-        return await self._refuse_unwilling(ready)
+        ready = await self._refuse_unwilling(ready)
+        prepare = getattr(self.sender, "prepare", None)
+        if ready and prepare is not None:
+            try:
+                await prepare(ready)
+            except Exception:  # only a shortcut: the sends still work without it, and the rows are claimed
+                log.exception("sender %s could not prepare a batch", self.sender.channel)
+        return ready
 
     async def _refuse_unwilling(self, ready: list[OutboxMessage]) -> list[OutboxMessage]:
         """Cancel rows for people who opted out or became unreachable after they were queued (one query a

@@ -67,6 +67,7 @@ MAX_PENDING = 2000                                # messages accepted but not ye
 REST_TIMEOUT = 15.0
 MEDIA_TIMEOUT = 30.0
 REPLY_ATTEMPTS = 3
+MAX_PREPARED = 10_000                             # recipients read ahead for the outbox (a few batches' worth)
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 PHONE = re.compile(r"\+\d{6,15}")
 TWILIO_API_HOST = re.compile(r"api(\.[a-z0-9-]+){0,2}\.twilio\.com")  # api.twilio.com, regional api.<edge>.<region>…
@@ -373,9 +374,20 @@ class WhatsAppSender:
         self.rest = rest
         self.settings = settings
         self.clock = clock
+        self._recipients: dict[str, User] = {}  # of the batches the worker claimed, until their send
+
+    async def prepare(self, messages: Sequence[OutboxMessage]) -> None:
+        """Read a claimed batch's recipients in one query (one each cost 15-70 µs a send). The batch goes out
+        within about a second, well inside the 5 minutes SERVICE_WINDOW keeps in hand; someone who writes in
+        between gets the template rather than free-form text, which is still allowed."""
+        if len(self._recipients) > MAX_PREPARED:  # sends the worker gave up on (a stop) leave theirs here
+            self._recipients.clear()
+        self._recipients.update(await self.store.users.find_many(CHANNEL, {m.external_id for m in messages}))
 
     async def send(self, message: OutboxMessage) -> SendResult:
-        user = await self.store.users.find(CHANNEL, message.external_id)  # opt-out is checked by the worker
+        user = self._recipients.pop(message.external_id, None)  # opt-out is checked by the worker
+        if user is None:
+            user = await self.store.users.find(CHANNEL, message.external_id)
         locale = user.locale if user and user.locale else self.settings.default_locale
         if in_service_window(user, self.clock()):
             with use_locale(locale):
