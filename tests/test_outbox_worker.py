@@ -223,6 +223,18 @@ async def test_replies_go_ahead_of_a_running_broadcast(
     assert platform.ids()[:11] == bulk[:10] + [reply]
 
 
+async def test_a_claim_takes_the_most_urgent_then_the_oldest_queued_whatever_their_retry_times(
+        store: Store, clock: FakeClock) -> None:
+    first, second, third = await queue(store, clock, ["a", "b", "c"])
+    (reply,) = await queue(store, clock, ["talking"], priority=PRIORITY_REPLY)
+    assert [m.id for m in await store.outbox.claim("fake", 1, clock())] == [reply]
+    assert [m.id for m in await store.outbox.claim("fake", 1, clock())] == [first]
+    await store.outbox.retry_later(first, clock() + timedelta(minutes=1), "HTTP 502")
+    clock.advance(minutes=2)
+    assert [m.id for m in await store.outbox.claim("fake", 10, clock())] == [first, second, third], (
+        "a retried row keeps its place in the queue once due")
+
+
 async def test_one_chat_gets_one_message_at_a_time_and_no_faster_than_its_interval(
         store: Store, clock: FakeClock, platform: FakePlatform, sender: PlatformSender) -> None:
     ids = await queue(store, utc_now, ["same", "x", "same", "y", "same"])
