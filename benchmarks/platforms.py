@@ -3,8 +3,10 @@ each enforcing an allowed rate (429 with a whole-second retry_after past it), 1%
 people who blocked the sender (`tests.fake_limits.SendLimits`).
 
 Prints `PORTS <telegram> <twilio>`; when its stdin closes, prints `LEDGER <json>`: per platform, against the
-broadcast's recipients, how many were delivered, lost (reachable but got nothing) and duplicated, and the
-attempts refused. The recipients are the same list `recipients()` gives the sender.
+broadcast's recipients, how many were delivered, lost (reachable but got nothing) and duplicated, the
+attempts refused, and the seconds from the first attempt to the last delivery; and `cpu_share`, the share
+of its core this process used while the sends came (near 1.0 would mean the fakes, not the sender, set the
+pace). The recipients are the same list `recipients()` gives the sender.
 
     python -m benchmarks.platforms --recipients 100000 --rate 1000
 """
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 
 from benchmarks.common import pin_to_core
 from tests.fake_limits import SendLimits
@@ -38,6 +41,13 @@ def ledger_key(channel: str, external_id: str) -> str:
     return f"whatsapp:{external_id}" if channel == "whatsapp" else external_id
 
 
+async def sample_cpu(samples: list[tuple[float, float]]) -> None:
+    """(monotonic time, CPU seconds of this process) every 0.1 s: how busy the fakes were while sends came."""
+    while True:
+        samples.append((time.monotonic(), time.process_time()))
+        await asyncio.sleep(0.1)
+
+
 async def serve(args: argparse.Namespace) -> None:
     telegram_limits = SendLimits(rate=args.rate, seed=1)
     twilio_limits = SendLimits(rate=args.whatsapp_rate or args.rate, seed=2)
@@ -45,12 +55,19 @@ async def serve(args: argparse.Namespace) -> None:
     twilio = FakeTwilio(TWILIO_SID, TWILIO_TOKEN, limits=twilio_limits)
     await twilio.start()
     print(f"PORTS {telegram.port} {twilio.url.rsplit(':', 1)[1]}", flush=True)
+    samples: list[tuple[float, float]] = []
+    sampler = asyncio.create_task(sample_cpu(samples))
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    sampler.cancel()
     everyone = recipients(args.recipients, args.whatsapp_share)
     ledger = {
         "telegram": telegram_limits.ledger(ledger_key(c, e) for c, e in everyone if c == "telegram"),
         "whatsapp": twilio_limits.ledger(ledger_key(c, e) for c, e in everyone if c == "whatsapp"),
     }
+    starts = [t for t in (telegram_limits.first_attempt_at, twilio_limits.first_attempt_at) if t is not None]
+    ends = [t for t in (telegram_limits.last_delivered_at, twilio_limits.last_delivered_at) if t is not None]
+    during = [cpu for at, cpu in samples if starts and ends and min(starts) <= at <= max(ends)]
+    ledger["cpu_share"] = (during[-1] - during[0]) / (max(ends) - min(starts)) if len(during) > 1 else 0.0
     print("LEDGER " + json.dumps(ledger), flush=True)
     await telegram.close()
     await twilio.close()

@@ -8,20 +8,23 @@ the row, so every channel behaves alike:
 - retry with `retry_after` (429): the whole channel pauses that long, then the same message goes again in
   its place, so nothing is lost or reordered.
 - retry without it (5xx, network error, a sender that raised): back to the queue with exponential backoff
-  and jitter; after `max_attempts`, `failed` with the reason.
+  and jitter; after `max_attempts`, `failed` with the reason. A first failure while the channel is otherwise
+  healthy (at most 5% of its last 200 sends failed) is a blip, not an outage: it is tried again after a
+  tenth of a second instead of two, so the last blips of a broadcast do not leave it idling at the end.
 - final (403 blocked, chat not found, 63016, unsubscribed): finished in the given state; `unreachable`
   marks the person unreachable on that channel so no later send is tried.
 
 Pacing: a token bucket for the channel's overall rate (capped by a sliding window, so a platform counting
 in a sliding second never sees more than the rate), a second one for messages with media (WhatsApp allows
 fewer), at most one message per chat queued or in flight (so one person's messages keep their order) and
-a minimum interval between two to one chat (Telegram: 1 s).
+a minimum interval between two messages that reach one chat (Telegram: 1 s).
 
 `run` overlaps the three stages so sending never waits on SQLite: it claims about half a second of
 sending ahead, most urgent first (a reply queued behind a broadcast waits about that long), and records
-outcomes every `record_seconds` in one transaction. A claimed row has its attempt counted before it is
-sent; a crash leaves the claimed-but-unrecorded rows in `sending`, and the next start sends them again:
-duplicates can only come from those, and nothing is ever lost.
+outcomes every `record_seconds` in one transaction. With nothing due it sleeps until the rows it put back
+itself (retries, held chats) come due, or `idle_seconds`, or a `wake`. A claimed row has its attempt counted
+before it is sent; a crash leaves the claimed-but-unrecorded rows in `sending`, and the next start sends them
+again: duplicates can only come from those, and nothing is ever lost.
 Before sending, the worker looks at the recipients again: someone who opted out or became unreachable
 after the row was queued gets nothing (the row ends `cancelled`), except a direct reply a channel deferred.
 """
@@ -29,6 +32,7 @@ after the row was queued gets nothing (the row ends `cancelled`), except a direc
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import math
 import random
@@ -54,6 +58,11 @@ Outcome = Literal["sent", "retry", "final"]
 
 # Where a person is "at the menu", so a pushed message's options may become what their typed number means.
 IDLE_STATES = (menu.MAIN, menu.OFFICIAL)
+ROUND_TRIP_SECONDS = 0.05     # the platform round trip the sends in flight cover by default (see Pacing)
+HEALTH_WINDOW = 200           # the last sends a channel's health is judged on …
+HEALTHY_FAILURE_SHARE = 0.05  # … healthy while at most this share of them failed (5xx, network)
+BLIP_RETRY_SECONDS = 0.1      # when a first failure on a healthy channel is tried again (AWS's, Google's SDKs)
+DUE_MARGIN = 0.005            # an idle feeder looks again this long after a put-back row comes due
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,9 @@ class SendResult:
 
 
 class Sender(Protocol):
+    """A channel's delivery. It may also have `async def prepare(messages)`: called with each claimed batch
+    before its messages are sent, to read what the sends need in one query instead of one each."""
+
     channel: str
 
     async def send(self, message: OutboxMessage) -> SendResult: ...
@@ -83,10 +95,15 @@ class Pacing:
     rate: float = 25.0                    # messages per second, overall
     media_rate: float | None = None       # messages per second for those carrying a photo (WhatsApp: 1.5)
     chat_interval: float = 0.0            # seconds between two messages to one chat (Telegram: 1.0)
-    concurrency: int = 16                 # sends in flight, so the platform's round trip does not cap the rate
+    concurrency: int = 0                  # sends in flight, so the platform's round trip does not cap the rate;
+                                          # 0: enough for a 50 ms round trip at `rate`, at least 16
     burst: float | None = None            # sends saved up to make up for delays; default 50 ms' worth
     batch_seconds: float = 0.5            # how much sending one claimed batch holds
     record_seconds: float = 0.2           # how often outcomes are written (one transaction each time)
+
+    def __post_init__(self) -> None:
+        if self.concurrency <= 0:  # 16 in flight capped 1,000/s at a 16 ms round trip (benchmarks/RESULTS.md)
+            object.__setattr__(self, "concurrency", max(16, math.ceil(self.rate * ROUND_TRIP_SECONDS)))
 
     @property
     def batch_size(self) -> int:
@@ -174,6 +191,8 @@ class OutboxWorker:
         self.media_bucket = TokenBucket(self.pacing.media_rate) if self.pacing.media_rate else None
         self._chat_free_at: dict[str, float] = {}   # external id -> monotonic time its next message may go
         self._busy_chats: set[str] = set()          # chats with a message queued or in flight
+        self._recent_failures: deque[bool] = deque(maxlen=HEALTH_WINDOW)  # per send: did it fail (5xx, network)?
+        self._put_back: list[float] = []            # heap: monotonic times rows this worker put back come due
         self._wake = asyncio.Event()
         self._stopped = False
 
@@ -219,9 +238,29 @@ class OutboxWorker:
             if not batch:
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait())
                 except TimeoutError:
                     pass
+
+    def _idle_wait(self) -> float:
+        """Until the next row this worker put back comes due (a little after, so the app's clock agrees), at
+        most `idle_seconds`. Rows due before the claim that just came back empty were in it: forgotten."""
+        now = time.monotonic()
+        while self._put_back and self._put_back[0] < now - DUE_MARGIN:
+            heapq.heappop(self._put_back)
+        if not self._put_back:
+            return self.idle_seconds
+        return min(self.idle_seconds, max(0.0, self._put_back[0] - now) + DUE_MARGIN)
+
+    def _put_back_until(self, seconds: float) -> None:
+        """A row this worker put back comes due in `seconds`: an idle feeder wakes up then, not later."""
+        now = time.monotonic()
+        if len(self._put_back) > 10 * self.batch_size:  # a busy feeder never idles to forget them
+            self._put_back = [due for due in self._put_back if due > now]
+            heapq.heapify(self._put_back)
+        heapq.heappush(self._put_back, now + seconds)
+        if self._put_back[0] == now + seconds:
+            self._wake.set()  # an idle feeder computes its wait again
 
     async def _send_from(self, queue: asyncio.Queue[OutboxMessage], done: list[tuple[OutboxMessage, SendResult]]
                          ) -> None:
@@ -281,13 +320,14 @@ class OutboxWorker:
             if self.media_bucket is not None and _has_media(message):
                 await self.media_bucket.take()
             result = await self._send_once(message)
+            self._recent_failures.append(result.outcome == "retry" and result.retry_after is None)
             if result.outcome != "retry" or result.retry_after is None or pauses == self.max_pauses:
                 break
             log.info("outbox %s rate limited: pausing %.2fs", self.sender.channel, result.retry_after)
             self.bucket.pause(result.retry_after)
             if self.media_bucket is not None:
                 self.media_bucket.pause(result.retry_after)
-        if self.pacing.chat_interval:
+        if self.pacing.chat_interval and result.outcome == "sent":  # a refused message did not reach the chat
             self._chat_free_at[message.external_id] = time.monotonic() + self.pacing.chat_interval
         return result
 
@@ -310,15 +350,23 @@ class OutboxWorker:
             chat = message.external_id
             free_at = self._chat_free_at.get(chat, 0.0)
             if chat in self._busy_chats:
-                held.append((message.id, now + timedelta(seconds=max(self.pacing.batch_seconds, free_at - mono))))
+                held.append((message.id, max(self.pacing.batch_seconds, free_at - mono)))
             elif free_at > mono:
-                held.append((message.id, now + timedelta(seconds=free_at - mono)))
+                held.append((message.id, free_at - mono))
             else:
                 self._busy_chats.add(chat)
                 ready.append(message)
         if held:
-            await self.store.outbox.release(held)
-        return await self._refuse_unwilling(ready)
+            await self.store.outbox.release([(message_id, now + timedelta(seconds=wait)) for message_id, wait in held])
+            self._put_back_until(min(wait for _id, wait in held))
+        ready = await self._refuse_unwilling(ready)
+        prepare = getattr(self.sender, "prepare", None)
+        if ready and prepare is not None:
+            try:
+                await prepare(ready)
+            except Exception:  # only a shortcut: the sends still work without it, and the rows are claimed
+                log.exception("sender %s could not prepare a batch", self.sender.channel)
+        return ready
 
     async def _refuse_unwilling(self, ready: list[OutboxMessage]) -> list[OutboxMessage]:
         """Cancel rows for people who opted out or became unreachable after they were queued (one query a
@@ -357,9 +405,14 @@ class OutboxWorker:
     async def _record_unsent(self, message: OutboxMessage, result: SendResult, now: datetime) -> None:
         outbox = self.store.outbox
         if result.outcome == "retry" and message.attempts < self.max_attempts:
-            wait = (timedelta(seconds=result.retry_after) if result.retry_after is not None
-                    else backoff(message.attempts) * random.uniform(0.8, 1.2))
+            if result.retry_after is not None:
+                wait = timedelta(seconds=result.retry_after)
+            elif message.attempts == 1 and self._healthy():
+                wait = timedelta(seconds=BLIP_RETRY_SECONDS) * random.uniform(0.8, 1.2)
+            else:
+                wait = backoff(message.attempts) * random.uniform(0.8, 1.2)
             await outbox.retry_later(message.id, now + wait, result.error or "retry")
+            self._put_back_until(wait.total_seconds())
             log.info("outbox retry id=%s in %.1fs error=%s", message.id, wait.total_seconds(), result.error)
             return
         state = result.state if result.outcome == "final" else "failed"
@@ -367,6 +420,12 @@ class OutboxWorker:
         if result.unreachable:
             await self.store.users.mark_unreachable(message.channel, message.external_id)
         log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
+
+
+    def _healthy(self) -> bool:
+        """Most recent sends went through: a failure now is a blip of the platform, not an outage."""
+        failures = self._recent_failures
+        return len(failures) >= HEALTH_WINDOW // 4 and sum(failures) <= HEALTHY_FAILURE_SHARE * len(failures)
 
 
 def _has_media(message: OutboxMessage) -> bool:

@@ -80,6 +80,14 @@ class Users:
         )
         return User.from_row(row) if row else None
 
+    async def find_many(self, channel: str, external_ids: set[str]) -> dict[str, User]:
+        """`find` for many at once (an outbox batch): those who exist, by external id."""
+        marks = ", ".join("?" for _ in external_ids)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM users WHERE channel = ? AND external_id IN ({marks})", (channel, *external_ids)
+        )
+        return {row["external_id"]: User.from_row(row) for row in rows}
+
     async def touch_or_create(
         self, channel: str, external_id: str, display_name: str | None, now: datetime, role: str | None = None
     ) -> User:

@@ -35,6 +35,8 @@ class SendLimits:
     seed: int = 9
     delivered: Counter[str] = field(default_factory=Counter)
     attempts: Counter[Outcome] = field(default_factory=Counter)
+    first_attempt_at: float | None = None   # monotonic time of the first attempt …
+    last_delivered_at: float | None = None  # … and of the last one delivered: the broadcast's time to finish
 
     def __post_init__(self) -> None:
         self.burst = self.burst if self.burst is not None else max(1.0, self.rate / 10)
@@ -50,6 +52,8 @@ class SendLimits:
         """One send attempt: every attempt counts against the rate, as on the real platforms."""
         now = time.monotonic() if now is None else now
         assert self.burst is not None
+        if self.first_attempt_at is None:
+            self.first_attempt_at = now
         if self._refilled is not None:
             self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
         self._refilled = now
@@ -63,15 +67,19 @@ class SendLimits:
                 verdict = Verdict("error")
             else:
                 self.delivered[recipient] += 1
+                self.last_delivered_at = now
                 verdict = Verdict("ok")
         self.attempts[verdict.outcome] += 1
         return verdict
 
-    def ledger(self, recipients: Iterable[str]) -> dict[str, int]:
-        """Against everyone a broadcast meant to reach: delivered, lost (reachable, got nothing), duplicated."""
+    def ledger(self, recipients: Iterable[str]) -> dict[str, float]:
+        """Against everyone a broadcast meant to reach: delivered, lost (reachable, got nothing), duplicated,
+        and the seconds from the first attempt to the last delivery, as the platform saw them."""
         wanted = set(recipients)
         reachable = {r for r in wanted if not self.blocked(r)}
+        first, last = self.first_attempt_at, self.last_delivered_at
         return {
+            "seconds": last - first if first is not None and last is not None else 0.0,
             "recipients": len(wanted),
             "blocked": len(wanted) - len(reachable),
             "delivered": sum(1 for r in reachable if self.delivered[r]),

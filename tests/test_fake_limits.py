@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.fake_limits import SendLimits
 from tests.fake_telegram import FakeTelegram
@@ -15,6 +16,13 @@ def test_past_the_rate_an_attempt_is_refused_with_whole_seconds_to_wait() -> Non
     assert limits.decide("a", now=100.0).retry_after == 1
     assert limits.decide("a", now=100.15).outcome == "ok", "0.15 s at 10/s brings one more"
     assert limits.attempts == {"ok": 3, "limited": 2}
+
+
+def test_the_ledger_times_a_broadcast_from_its_first_attempt_to_its_last_delivery() -> None:
+    limits = SendLimits(rate=10, burst=1, error_share=0, blocked_share=0)
+    assert [limits.decide(r, now=t).outcome for r, t in (("a", 50.0), ("b", 50.0), ("b", 50.3), ("c", 50.35))] == [
+        "ok", "limited", "ok", "limited"]
+    assert limits.ledger(["a", "b", "c"])["seconds"] == pytest.approx(0.3), "a later refusal adds nothing"
 
 
 def test_blocked_recipients_are_a_stable_share_and_always_refused() -> None:

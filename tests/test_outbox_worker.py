@@ -160,6 +160,46 @@ async def test_5xx_is_retried_with_backoff_and_jitter_then_failed_with_the_reaso
     assert Counter(platform.ids()) == Counter({flaky: 1, fine: 1})
 
 
+async def test_a_blip_on_a_healthy_channel_is_retried_in_a_tenth_of_a_second_and_an_outage_backs_off(
+        store: Store, clock: FakeClock, platform: FakePlatform, sender: PlatformSender) -> None:
+    healthy = await queue(store, clock, [f"h{n}" for n in range(100)])
+    platform.fail_times = {healthy[70]: 1}
+    worker = OutboxWorker(store, sender, clock=clock, pacing=Pacing(rate=1000))  # one batch of 100
+    started = clock()
+    await worker.drain_once()
+    row = await store.db.fetchone("SELECT state, not_before FROM outbox WHERE id = ?", (healthy[70],))
+    assert row["state"] == "pending"
+    assert timedelta(seconds=0.08) <= from_db(row["not_before"]) - started <= timedelta(seconds=0.12)
+
+    outage = await queue(store, clock, [f"o{n}" for n in range(100)])
+    platform.fail_times = {message_id: 1 for message_id in outage[:20]}  # a fifth fail: not a blip
+    await worker.drain_once()
+    waits = [from_db(row[0]) - started for row in await store.db.fetchall(
+        "SELECT not_before FROM outbox WHERE state = 'pending' AND external_id LIKE 'o%'")]
+    assert len(waits) == 20
+    assert all(timedelta(seconds=1.6) <= wait <= timedelta(seconds=2.4) for wait in waits)
+
+
+async def test_an_idle_worker_sends_a_retry_when_it_comes_due_and_a_refusal_does_not_hold_the_chat(
+        store: Store, platform: FakePlatform, sender: PlatformSender) -> None:
+    """The production loop with nothing else to send: the blip's retry goes about 0.1 s after the refusal
+    (plus at most one record interval), not after the idle tick, and a 502 starts no per-chat interval."""
+    ids = await queue(store, utc_now, [f"c{n}" for n in range(80)])
+    platform.fail_times = {ids[-1]: 1}
+    worker = OutboxWorker(store, sender, pacing=Pacing(rate=400, chat_interval=1.0), idle_seconds=1.0)
+    await asyncio.wait_for(run_until_drained(worker, store), 30)
+    assert sorted(platform.ids()) == ids, "each once"
+    *others, retried = platform.received
+    assert retried.outbox_id == ids[-1]
+    assert retried.at - max(r.at for r in others) < 0.5
+
+
+def test_sends_in_flight_cover_a_50_ms_round_trip_at_the_configured_rate() -> None:
+    assert Pacing(rate=1000).concurrency == 50
+    assert Pacing(rate=25).concurrency == 16, "at least 16"
+    assert Pacing(rate=1000, concurrency=4).concurrency == 4, "as configured"
+
+
 async def test_a_network_error_is_retried_not_lost(store: Store, clock: FakeClock) -> None:
     (message_id,) = await queue(store, clock, ["a"])
     dead = PlatformSender("http://127.0.0.1:9")  # nothing listens on the discard port
@@ -181,6 +221,18 @@ async def test_replies_go_ahead_of_a_running_broadcast(
     (reply,) = await queue(store, clock, ["talking"], priority=PRIORITY_REPLY)
     await worker.drain_once()
     assert platform.ids()[:11] == bulk[:10] + [reply]
+
+
+async def test_a_claim_takes_the_most_urgent_then_the_oldest_queued_whatever_their_retry_times(
+        store: Store, clock: FakeClock) -> None:
+    first, second, third = await queue(store, clock, ["a", "b", "c"])
+    (reply,) = await queue(store, clock, ["talking"], priority=PRIORITY_REPLY)
+    assert [m.id for m in await store.outbox.claim("fake", 1, clock())] == [reply]
+    assert [m.id for m in await store.outbox.claim("fake", 1, clock())] == [first]
+    await store.outbox.retry_later(first, clock() + timedelta(minutes=1), "HTTP 502")
+    clock.advance(minutes=2)
+    assert [m.id for m in await store.outbox.claim("fake", 10, clock())] == [first, second, third], (
+        "a retried row keeps its place in the queue once due")
 
 
 async def test_one_chat_gets_one_message_at_a_time_and_no_faster_than_its_interval(

@@ -74,6 +74,22 @@ async def test_outside_the_window_the_kinds_template_is_used(wa: WhatsAppHarness
     assert (await only_row(wa, user)).state == "sent"
 
 
+async def test_the_worker_reads_a_batchs_recipients_at_once_and_a_send_without_it_reads_its_own(
+        wa: WhatsAppHarness, clock: FakeClock) -> None:
+    talking, silent = await citizen(wa), await citizen(wa, "+6281200000002")
+    clock.advance(hours=25)
+    talking = await citizen(wa)  # wrote again: inside the window; the other one is not
+    await queue(wa, talking)
+    await queue(wa, silent)
+    assert await wa.deliver_outbox() == 2, "through the worker, which reads both recipients in one query"
+    assert "Body" in wa.fake.to(NUMBER)[0] and wa.fake.to("+6281200000002")[0]["ContentSid"] == REPORT_STATUS_TEMPLATE
+
+    await queue(wa, silent)
+    [row] = [m for m in await wa.app.store.outbox.for_user(silent.id) if m.state == "pending"]
+    result = await wa.channel.sender.send(row)  # no batch read first
+    assert result.outcome == "sent" and wa.fake.to("+6281200000002")[1]["ContentSid"] == REPORT_STATUS_TEMPLATE
+
+
 async def test_an_english_speaker_gets_the_english_template_when_there_is_one(tmp_path: Path, clock: FakeClock) -> None:
     english = "HX" + "e2" * 16
     async with whatsapp_harness(tmp_path, clock, TWILIO_TEMPLATE_REPORT_STATUS=REPORT_STATUS_TEMPLATE,

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
 
 import aiohttp
 from aiohttp import web
@@ -66,6 +67,7 @@ MAX_PENDING = 2000                                # messages accepted but not ye
 REST_TIMEOUT = 15.0
 MEDIA_TIMEOUT = 30.0
 REPLY_ATTEMPTS = 3
+MAX_PREPARED = 10_000                             # recipients read ahead for the outbox (a few batches' worth)
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 PHONE = re.compile(r"\+\d{6,15}")
 TWILIO_API_HOST = re.compile(r"api(\.[a-z0-9-]+){0,2}\.twilio\.com")  # api.twilio.com, regional api.<edge>.<region>…
@@ -218,9 +220,13 @@ class TwilioHttp(AsyncHttpClient):
         all_headers = dict(headers or {})
         if auth is not None:
             all_headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
+        form = _pairs(data)
+        if form:  # encoded here: aiohttp's FormData builds a multipart writer for every request (a tenth of a send)
+            all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         async with self.session.request(
-            method.upper(), uri, params=_pairs(params), data=_pairs(data), headers=all_headers,
-            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout), allow_redirects=allow_redirects,
+            method.upper(), uri, params=_pairs(params), data=_urlencoded(form) if form else None,
+            headers=all_headers, timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+            allow_redirects=allow_redirects,
         ) as response:
             text = await response.text()
             _retry_after.set(response.headers.get("Retry-After"))
@@ -236,6 +242,16 @@ def _pairs(fields: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
         return None
     return [(key, str(item)) for key, value in fields.items()
             for item in (value if isinstance(value, list | tuple) else [value])]
+
+
+def _urlencoded(pairs: list[tuple[str, str]]) -> bytes:
+    """`urlencode`, with each name and value quoted once: a broadcast repeats all but the number (26 µs a send)."""
+    return "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in pairs).encode()
+
+
+@functools.lru_cache(maxsize=256)
+def _quoted(text: str) -> str:
+    return quote_plus(text)
 
 
 def _seconds(header: str | None) -> float | None:
@@ -358,9 +374,20 @@ class WhatsAppSender:
         self.rest = rest
         self.settings = settings
         self.clock = clock
+        self._recipients: dict[str, User] = {}  # of the batches the worker claimed, until their send
+
+    async def prepare(self, messages: Sequence[OutboxMessage]) -> None:
+        """Read a claimed batch's recipients in one query (one each cost 15-70 µs a send). The batch goes out
+        within about a second, well inside the 5 minutes SERVICE_WINDOW keeps in hand; someone who writes in
+        between gets the template rather than free-form text, which is still allowed."""
+        if len(self._recipients) > MAX_PREPARED:  # sends the worker gave up on (a stop) leave theirs here
+            self._recipients.clear()
+        self._recipients.update(await self.store.users.find_many(CHANNEL, {m.external_id for m in messages}))
 
     async def send(self, message: OutboxMessage) -> SendResult:
-        user = await self.store.users.find(CHANNEL, message.external_id)  # opt-out is checked by the worker
+        user = self._recipients.pop(message.external_id, None)  # opt-out is checked by the worker
+        if user is None:
+            user = await self.store.users.find(CHANNEL, message.external_id)
         locale = user.locale if user and user.locale else self.settings.default_locale
         if in_service_window(user, self.clock()):
             with use_locale(locale):
