@@ -110,12 +110,11 @@ def sleman_areas() -> list[tuple[str, str]]:
     return [(row["kecamatan_name"], row["desa_name"]) for row in csv.DictReader(io.StringIO(text))]
 
 
-def citizen(number: int, areas: list[tuple[str, str]], labels: Labels) -> Script:
-    """Person `number`: onboarding in their desa, then a report in one of eight categories."""
+def citizen(number: int, areas: list[tuple[str, str]], labels: Labels, reports: int = 1) -> Script:
+    """Person `number`: onboarding in their desa, then `reports` reports, each in one of eight categories."""
     rng = random.Random(number)
     typing = number % 2 == 1
     kecamatan, desa = areas[number % len(areas)]
-    category = number % len(labels.categories)
 
     checked = (labels.send, labels.send_anyway)  # the summary, or first the duplicate question
     seen = yield Say(rng.choice(("halo", "Halo", "selamat pagi", "/start")), labels.indonesian)
@@ -128,24 +127,26 @@ def citizen(number: int, areas: list[tuple[str, str]], labels: Labels) -> Script
     expect(seen, desa)
     seen = yield Say(desa.lower(), labels.report) if typing else Press(desa, labels.report)
     expect(seen, labels.report)
-    seen = yield Press(labels.report, labels.categories[category])
-    expect(seen, labels.categories[category])
-    seen = yield Press(labels.categories[category], None)
-    seen = yield Say(f"{PROBLEMS[category]}, {rng.choice(LANDMARKS).format(n=number % 9 + 1)}", labels.skip)
-    expect(seen, labels.skip)
-    seen = yield Press(labels.skip, labels.another_desa)
-    if number % 3:
-        seen = yield Pin(round(rng.uniform(SOUTH, NORTH), 6), round(rng.uniform(WEST, EAST), 6), labels.normal)
-    else:
-        seen = yield Say(rng.choice(LANDMARKS).format(n=number % 7 + 1), labels.normal)
-    expect(seen, labels.normal)
-    seen = yield Press(labels.normal, checked)
-    if labels.send_anyway in seen.labels:
-        seen = yield Press(labels.send_anyway, labels.send)
-    expect(seen, labels.send)
-    seen = yield Press(labels.send, labels.report)
-    if "LPR-" not in seen.text:
-        raise OffScript(f"citizen {number}: no ticket number after sending: {seen.text[:200]!r}")
+    for round_ in range(reports):
+        category = (number + round_) % len(labels.categories)
+        seen = yield Press(labels.report, labels.categories[category])
+        expect(seen, labels.categories[category])
+        seen = yield Press(labels.categories[category], None)
+        seen = yield Say(f"{PROBLEMS[category]}, {rng.choice(LANDMARKS).format(n=number % 9 + 1)}", labels.skip)
+        expect(seen, labels.skip)
+        seen = yield Press(labels.skip, labels.another_desa)
+        if number % 3:
+            seen = yield Pin(round(rng.uniform(SOUTH, NORTH), 6), round(rng.uniform(WEST, EAST), 6), labels.normal)
+        else:
+            seen = yield Say(rng.choice(LANDMARKS).format(n=number % 7 + 1), labels.normal)
+        expect(seen, labels.normal)
+        seen = yield Press(labels.normal, checked)
+        if labels.send_anyway in seen.labels:
+            seen = yield Press(labels.send_anyway, labels.send)
+        expect(seen, labels.send)
+        seen = yield Press(labels.send, labels.report)
+        if "LPR-" not in seen.text:
+            raise OffScript(f"citizen {number}: no ticket number after sending: {seen.text[:200]!r}")
 
 
 def answered(action: Action, labels: tuple[str, ...] | list[str]) -> bool:

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class Measurement:
     load: dict[str, Any]       # what the load process measured (rate, latencies, fake CPU)
     bot_cpu_s: float           # CPU the bot used while the load ran
     bot_rss_mb: float          # the bot's peak resident memory
+    bot_cpu_marks: dict[str, float] = field(default_factory=dict)  # the bot's CPU seconds at each `MARK <name>`
 
     @property
     def rate(self) -> float:
@@ -107,36 +108,47 @@ def process(command: list[str], core: int, **kwargs: Any) -> Iterator[subprocess
 
 
 def measure(mode: str, loop: str, users: int, delay: float, rate: float, max_seconds: float) -> Measurement:
+    load_args = ["--mode", mode, "--users", str(users), "--loop", loop, "--rate", str(rate), "--delay", str(delay),
+                 "--max-seconds", str(max_seconds)]
     with tempfile.TemporaryDirectory() as folder:
-        load_command = [sys.executable, "-m", "benchmarks.telegram_load", "--mode", mode, "--users", str(users),
-                        "--loop", loop, "--rate", str(rate), "--delay", str(delay), "--max-seconds",
-                        str(max_seconds), "--core", "1"]
-        with process(load_command, 1, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as load:
-            assert load.stdout is not None and load.stdin is not None
-            port = int(load.stdout.readline().split()[1])
-            env = {**os.environ, **bot_settings(mode, port, Path(folder))}
-            bot_command = [sys.executable, "-m", "bot", "run"] if mode == "sinergi" else \
-                [sys.executable, "-m", "benchmarks.echo_bot"]
-            collector = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-            try:
-                with process(bot_command, 0, cwd=folder if mode == "sinergi" else ROOT, env=env,
-                             stdout=collector.stdin, stderr=collector.stdin) as bot:
-                    started = load.stdout.readline().strip()
-                    if started != "START":
-                        raise SystemExit(f"the load did not start: {started!r}")
-                    cpu_before = cpu_seconds(bot.pid)
+        return run_load(mode, "benchmarks.telegram_load", load_args, Path(folder))
+
+
+def run_load(mode: str, load_module: str, load_args: list[str], folder: Path) -> Measurement:
+    """The load process (fake Bot API and people, core 1) against the bot under test (core 0), its database and
+    media in `folder` (which a caller may have seeded, and may read afterwards: the bot has stopped by then).
+    The load prints `START`, optionally `MARK <name>` lines (the bot's CPU is sampled at each), then `RESULT`."""
+    load_command = [sys.executable, "-m", load_module, *load_args, "--core", "1"]
+    with process(load_command, 1, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as load:
+        assert load.stdout is not None and load.stdin is not None
+        port = int(load.stdout.readline().split()[1])
+        env = {**os.environ, **bot_settings(mode, port, folder)}
+        bot_command = [sys.executable, "-m", "bot", "run"] if mode == "sinergi" else \
+            [sys.executable, "-m", "benchmarks.echo_bot"]
+        collector = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        try:
+            with process(bot_command, 0, cwd=folder if mode == "sinergi" else ROOT, env=env,
+                         stdout=collector.stdin, stderr=collector.stdin) as bot:
+                started = load.stdout.readline().strip()
+                if started != "START":
+                    raise SystemExit(f"the load did not start: {started!r}")
+                cpu_before = cpu_seconds(bot.pid)
+                marks = {}
+                line = load.stdout.readline()
+                while line.startswith("MARK "):
+                    marks[line.split()[1]] = cpu_seconds(bot.pid)
                     line = load.stdout.readline()
-                    if not line.startswith("RESULT "):
-                        raise SystemExit(f"the load ended without a result: {line!r}")
-                    cpu = cpu_seconds(bot.pid) - cpu_before
-                    rss = peak_rss(bot.pid)
-            finally:
-                assert collector.stdin is not None
-                collector.stdin.close()
-                collector.wait()
-            load.stdin.close()
-            load.wait(timeout=30)
-    return Measurement(json.loads(line[len("RESULT "):]), cpu, rss)
+                if not line.startswith("RESULT "):
+                    raise SystemExit(f"the load ended without a result: {line!r}")
+                cpu = cpu_seconds(bot.pid) - cpu_before
+                rss = peak_rss(bot.pid)
+        finally:
+            assert collector.stdin is not None
+            collector.stdin.close()
+            collector.wait()
+        load.stdin.close()
+        load.wait(timeout=30)
+    return Measurement(json.loads(line[len("RESULT "):]), cpu, rss, marks)
 
 
 def bot_settings(mode: str, port: int, folder: Path) -> dict[str, str]:

@@ -63,6 +63,7 @@ class Person:
     action: Action
     typing: bool
     released: float = 0.0                     # when the pending update became available to getUpdates
+    update_id: int = 0                        # the pending update's id
     texts: list[str] = field(default_factory=list)
     buttons: dict[str, str | None] = field(default_factory=dict)  # label -> callback_data of the last keyboard
     message: dict[str, Any] | None = None     # the message carrying that keyboard (pressing edits it)
@@ -75,6 +76,8 @@ class Load:
         self.ready: list[Person] = []
         self.waiting: dict[int, Person] = {}
         self.latencies: list[float] = []
+        self.released_at: list[float] = []       # when each answered update was released, beside its latency
+        self.fetch_waits: list[float] = []       # and how long it waited for the bot's getUpdates (ms)
         self.completed = 0
         self.finished = 0
         self.failure: str | None = None
@@ -92,7 +95,7 @@ class Load:
         person.texts, person.released = [], time.perf_counter()
         self.first_release = self.first_release or person.released
         self.waiting[person.chat_id] = person
-        self.fake.queue_update(self.update_for(person))
+        person.update_id = self.fake.queue_update(self.update_for(person))["update_id"]
 
     def update_for(self, person: Person) -> dict[str, Any]:
         user = {"id": person.chat_id, "is_bot": False, "first_name": f"Warga{person.number}", "language_code": "id"}
@@ -138,6 +141,9 @@ class Load:
         now = time.perf_counter()
         del self.waiting[person.chat_id]
         self.latencies.append((now - person.released) * 1000)
+        self.released_at.append(person.released)
+        fetched = self.fake.fetched.get(person.update_id, now) if isinstance(self.fake, PolledFake) else now
+        self.fetch_waits.append((fetched - person.released) * 1000)
         self.completed += 1
         self.last_answer = now
         try:
@@ -188,10 +194,11 @@ class OpenLoop(Load):
         self.total = total
         self.ready = list(people)
         self.late = 0  # releases that found nobody ready on time (the load then lags its schedule)
+        self.stopping = False
 
     async def run(self, max_seconds: float) -> None:
         started, released = time.perf_counter(), 0
-        while released < self.total and not self.all_done.is_set():
+        while released < self.total and not self.all_done.is_set() and not self.stopping:
             due = min(self.total, int((time.perf_counter() - started) * self.rate) + 1)
             while released < due:
                 person = self.take_ready()
@@ -218,22 +225,28 @@ async def _until(event: asyncio.Event, seconds: float) -> None:
 
 
 class PolledFake(FakeTelegram):
-    """Knows when the bot first polls, so the load starts when the bot is ready."""
+    """Knows when the bot first polls, so the load starts when the bot is ready, and when each update was
+    first handed to the bot (`fetched`, by update id)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.polling = asyncio.Event()
+        self.fetched: dict[int, float] = {}
 
     async def _getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         self.polling.set()
-        return await super()._getUpdates(params, files)
+        updates = await super()._getUpdates(params, files)
+        now = time.perf_counter()
+        for update in updates:
+            self.fetched.setdefault(update["update_id"], now)
+        return updates
 
 
-def make_people(mode: str, users: int) -> list[Person]:
+def make_people(mode: str, users: int, reports: int = 1) -> list[Person]:
     areas, labels = sleman_areas(), Labels.load()
     people = []
     for number in range(users):
-        script = citizen(number, areas, labels) if mode == "sinergi" else echo_script(number)
+        script = citizen(number, areas, labels, reports) if mode == "sinergi" else echo_script(number)
         people.append(Person(chat_id=710_000 + number, number=number, script=script, action=next(script),
                              typing=mode == "sinergi" and number % 2 == 1))
     return people

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.flood import FloodGate
 from handlers import menu
-from handlers.flow import _STAY, Context, DraftIncomplete, NotAllowed, Registry, Services
+from handlers.flow import _STAY, BulkActionFn, BulkPress, Context, DraftIncomplete, NotAllowed, Registry, Services
 from handlers.i18n import _, pick_locale, set_locale, set_timezone
 from handlers.registry import build_registry
 from handlers.types import Incoming, Option, Reply
@@ -28,6 +28,7 @@ from storage.db import Store
 log = logging.getLogger("sinergi.engine")
 
 MAX_HOPS = 8  # a step's ask may move on again (goto in ask); this bounds a buggy loop
+MAX_BULK = 500  # presses per handle_many call
 
 
 @dataclass
@@ -73,6 +74,68 @@ class Engine:
             (time.perf_counter() - started) * 1000,
         )
         return replies
+
+    async def handle_many(self, msgs: Sequence[Incoming]) -> list[list[Reply] | None]:
+        """Button presses of one channel that a flow also takes in bulk (`Registry.add_bulk_action`: poll votes),
+        all in ONE transaction: dedupe by message id, the senders, the flow's writes, one COMMIT for all.
+
+        For each press: its replies (committed when this returns; [] for a message handled before), or None: not
+        for the bulk path (an unknown or not yet onboarded sender, an official named in the settings, someone
+        flooding, a person's second press in the batch, a press the flow declines such as a vote on a closed
+        poll). Nothing of a None press is written; the caller gives it a usual turn with `handle`, after the
+        person's earlier presses. The conversation is not touched: the person stays at their step. If the batch
+        fails, every press comes back None.
+        """
+        if len(msgs) > MAX_BULK or len({msg.channel for msg in msgs}) > 1:
+            raise ValueError(f"handle_many takes at most {MAX_BULK} messages of one channel")
+        results: list[list[Reply] | None] = [None] * len(msgs)
+        if not msgs:
+            return results
+        started = time.perf_counter()
+        set_timezone(self.config.services.timezone)
+        channel, now, tick = msgs[0].channel, self.clock(), time.monotonic()
+        officials, flood = self.config.officials.get(channel, frozenset()), self.config.flood
+        default = self.config.services.default_locale
+        taken: list[tuple[int, BulkPress]] = []
+        try:
+            async with self.store.transaction():
+                ids = [msg.message_id for msg in msgs if msg.message_id]
+                handled_before = await self.store.inbound.seen_among(channel, ids)
+                users = await self.store.users.find_among(channel, list({msg.external_id for msg in msgs}))
+                batches: dict[BulkActionFn, list[tuple[int, BulkPress]]] = {}
+                in_batch: set[str] = set()
+                senders: set[str] = set()  # one press per person in a batch; a second one waits for its turn
+                for index, msg in enumerate(msgs):
+                    if msg.message_id in handled_before or msg.message_id in in_batch:
+                        results[index] = []  # a redelivery: handled once
+                        continue
+                    user = users.get(msg.external_id)
+                    found = self.registry.find_bulk_action(msg.payload or "")
+                    if user is None or not user.onboarded or msg.external_id in officials or found is None \
+                            or msg.external_id in senders or not flood.allows((channel, msg.external_id), tick):
+                        continue
+                    senders.add(msg.external_id)
+                    if msg.message_id:
+                        in_batch.add(msg.message_id)
+                    handler, args = found
+                    press = BulkPress(user, args, pick_locale(user.locale, msg.language_hint, default=default))
+                    batches.setdefault(handler, []).append((index, press))
+                for handler, presses in batches.items():
+                    await handler(self.store, self.config.services, now, [press for _index, press in presses])
+                    taken += [(index, press) for index, press in presses if press.replies is not None]
+                await self.store.inbound.claim_all(
+                    channel, [claimed for index, _press in taken if (claimed := msgs[index].message_id)], now)
+                await self.store.users.touch_all([(press.user, msgs[index].display_name) for index, press in taken],
+                                                 now)
+        except Exception:
+            log.exception("failed handling %d messages in bulk channel=%s; each gets a usual turn", len(msgs), channel)
+            return [None] * len(msgs)
+        for index, press in taken:
+            results[index] = press.replies
+            flood.check((channel, msgs[index].external_id), tick)  # counted once: here, or in `handle` if left
+        log.info("handled in bulk channel=%s messages=%d taken=%d duplicates=%d ms=%.1f", channel, len(msgs),
+                 len(taken), sum(result == [] for result in results), (time.perf_counter() - started) * 1000)
+        return results
 
     async def _handle(self, msg: Incoming) -> tuple[list[Reply], int, str | None, str | None] | None:
         now = self.clock()

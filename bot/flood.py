@@ -34,6 +34,11 @@ class FloodGate:
         self._warned[key] = now
         return "warn"
 
+    def allows(self, key: tuple[str, str], now: float) -> bool:
+        """Whether `check` would say 'ok' to one more message now (nothing is counted)."""
+        times = self._seen.get(key, ())
+        return sum(1 for moment in times if now - moment < self.window_seconds) < self.limit
+
     def _forget_idle(self, now: float) -> None:
         idle = [k for k, t in self._seen.items() if not t or now - t[-1] >= self.window_seconds]
         for key in idle:

@@ -152,6 +152,24 @@ ActionFn = Callable[[Context, str], Awaitable[None]]
 ReminderFn = Callable[[Store, Services, Reminder, datetime], Awaitable[bool]]
 
 
+@dataclass
+class BulkPress:
+    """One button press in a batch the engine hands to a flow's bulk action (`Registry.add_bulk_action`).
+
+    `args` are the groups of the action's pattern matched on the payload; the action sets `replies` for a press
+    it takes, or leaves None and the engine hands that press back for a usual turn.
+    """
+
+    user: User
+    args: tuple[str, ...]
+    locale: str
+    replies: list[Reply] | None = None
+
+
+# Many presses at once, inside the engine's transaction; no conversation state: it may only answer.
+BulkActionFn = Callable[[Store, Services, datetime, list[BulkPress]], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class ReminderKind:
     """What a due reminder row of one kind does, and how late it is still worth doing.
@@ -186,6 +204,7 @@ class Registry:
     deep_links: dict[str, str] = field(default_factory=dict)
     command_help: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, N_ msgid, official)
     reminder_kinds: dict[str, ReminderKind] = field(default_factory=dict)
+    bulk_actions: list[tuple[re.Pattern[str], BulkActionFn]] = field(default_factory=list)
 
     def add_flow(self, flow: Flow) -> None:
         if flow.name in self.flows:
@@ -222,6 +241,18 @@ class Registry:
         if kind in self.reminder_kinds:
             raise ValueError(f"reminder kind {kind!r} registered twice")
         self.reminder_kinds[kind] = ReminderKind(fire, grace)
+
+    def add_bulk_action(self, pattern: str, handler: BulkActionFn) -> None:
+        """Payloads matching `pattern` whole may also be handled many at once by `handler` (`Engine.handle_many`),
+        e.g. poll votes in a burst. The usual action for the payload must still handle each alone."""
+        self.bulk_actions.append((re.compile(pattern), handler))
+
+    def find_bulk_action(self, payload: str) -> tuple[BulkActionFn, tuple[str, ...]] | None:
+        for pattern, handler in self.bulk_actions:
+            match = pattern.fullmatch(payload)
+            if match:
+                return handler, match.groups()
+        return None
 
     def find_action(self, payload: str) -> tuple[ActionFn, str] | None:
         if payload in self.actions:

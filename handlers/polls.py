@@ -29,13 +29,14 @@ import io
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from handlers import menu
 from handlers.audience_picker import AudiencePicker, area_limit, describe, drafted_audience
-from handlers.flow import Context, Flow, Registry, Step
-from handlers.i18n import N_, _, format_datetime, format_number
+from handlers.flow import BulkPress, Context, Flow, Registry, Services, Step
+from handlers.i18n import N_, _, format_datetime, format_number, use_locale
 from handlers.notify import notify, notify_audience
 from handlers.types import Option, Reply, shorten
 from handlers.when import parse_when
@@ -273,8 +274,11 @@ async def _show(ctx: Context, poll: Poll) -> None:
         await _closed(ctx, poll)
         return
     current = await ctx.store.polls.vote_of(poll.id, ctx.user.id)
-    ctx.replies.extend(poll_replies(poll.id, poll.question, poll.options, poll.closes_at,
-                                    await ctx.store.areas.district_name(), current))
+    (shown,) = poll_replies(poll.id, poll.question, poll.options, poll.closes_at, await ctx.store.areas.district_name(),
+                            current)
+    if current and poll.results_public:  # a tap on Telegram is answered on the button: the results are here
+        shown = replace(shown, options=(*shown.options, Option(_("See the results so far"), f"poll:{poll.id}:results")))
+    ctx.replies.append(shown)
 
 
 async def _vote(ctx: Context, poll: Poll, position: int) -> None:
@@ -289,13 +293,7 @@ async def _vote(ctx: Context, poll: Poll, position: int) -> None:
     if not counted:
         ctx.say(_("Sorry, this poll is meant for another area or group."))
         return
-    answer = poll.options[position - 1]
-    if previous is None:
-        text = _("Thank you! Your answer: {answer}.").format(answer=answer)
-    elif previous == position:
-        text = _("Your answer is already: {answer}.").format(answer=answer)
-    else:
-        text = _("Changed. Your answer is now: {answer}.").format(answer=answer)
+    text = _voted(poll, position, previous)
     if ctx.state not in (None, menu.MAIN):
         ctx.say(text)
         ctx.reask = True  # they were in the middle of something: ask that again
@@ -304,6 +302,38 @@ async def _vote(ctx: Context, poll: Poll, position: int) -> None:
     if poll.results_public:
         options.append(Option(_("See the results so far"), f"poll:{poll.id}:results"))
     ctx.say(text, options + [Option(_("Back to main menu"), "go:menu")])
+
+
+def _voted(poll: Poll, position: int, previous: int | None) -> str:
+    """What a voter is told: their answer, and whether it is new, changed or the same as before."""
+    answer = poll.options[position - 1]
+    if previous is None:
+        return _("Thank you! Your answer: {answer}.").format(answer=answer)
+    if previous == position:
+        return _("Your answer is already: {answer}.").format(answer=answer)
+    return _("Changed. Your answer is now: {answer}.").format(answer=answer)
+
+
+async def votes_in_bulk(store: Store, _services: Services, now: datetime, presses: list[BulkPress]) -> None:
+    """Many taps on `poll:<id>:<n>` at once (the burst after a push): each poll read once, every vote written
+    with one statement, each voter answered with one line (on Telegram a toast on the button, the poll message
+    and its buttons stay, so another tap changes the answer). A vote on a closed or unknown poll, on an answer
+    it does not have, or from outside its audience is left to the usual turn, which explains."""
+    by_poll: dict[int, list[tuple[BulkPress, int]]] = {}
+    for press in presses:
+        raw_id, raw_position = press.args
+        by_poll.setdefault(int(raw_id), []).append((press, int(raw_position)))
+    for poll_id, votes in by_poll.items():
+        poll = await store.polls.get(poll_id)
+        if poll is None or not poll.is_open(now):
+            continue
+        valid = [(press, position) for press, position in votes if 1 <= position <= len(poll.options)]
+        members = await store.polls.members_among(poll, [press.user.id for press, _position in valid])
+        counted = [(press, position) for press, position in valid if press.user.id in members]
+        previous = await store.polls.vote_all(poll, [(press.user, position) for press, position in counted], now)
+        for (press, position), before in zip(counted, previous, strict=True):
+            with use_locale(press.locale):
+                press.replies = [Reply(_voted(poll, position, before))]
 
 
 async def _closed(ctx: Context, poll: Poll) -> None:
@@ -537,6 +567,7 @@ def register(registry: Registry) -> None:
     registry.add_flow(FLOW)
     registry.add_action("go:polls", list_polls)
     registry.add_action("poll", poll_action)
+    registry.add_bulk_action(r"poll:([0-9]{1,9}):([0-9]{1,2})", votes_in_bulk)
     registry.add_action("polladm", polladm_action)
     registry.add_menu(N_("Create a quick poll"), "go:poll_new", order=20, official=True)
     registry.add_menu(N_("Quick polls and results"), "polladm:list", order=21, official=True)

@@ -7,6 +7,7 @@ results can be shown per kecamatan and desa, and stays as a count if the person 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -143,6 +144,45 @@ class Polls:
             (poll.id, position, to_db(now), user_id, *params),
         )
         return (False, None) if row is None else (True, row["previous_position"])
+
+    async def members_among(self, poll: Poll, user_ids: Sequence[int]) -> set[int]:
+        """Which of these people (a batch of at most a few hundred) are in the poll's audience."""
+        if not user_ids:
+            return set()
+        where, params = member_filter(poll.audience)
+        rows = await self.db.fetchall(
+            f"SELECT u.id FROM users u WHERE u.id IN ({', '.join('?' * len(user_ids))}) AND {where}",
+            (*user_ids, *params),
+        )
+        return {row[0] for row in rows}
+
+    async def vote_all(self, poll: Poll, votes: Sequence[tuple[User, int]], now: datetime) -> list[int | None]:
+        """Record or change many votes with one statement (a burst); returns each voter's previous answer.
+
+        The caller, in the same transaction, checked what `vote` checks: the poll is open, each position is one
+        of its options, each voter is in its audience (`members_among`). The rows are what `vote` writes.
+        """
+        if not votes:
+            return []
+        rows = await self.db.fetchall(
+            f"""SELECT user_id, position FROM poll_votes
+                WHERE poll_id = ? AND user_id IN ({', '.join('?' * len(votes))})""",
+            (poll.id, *(user.id for user, _position in votes)),
+        )
+        current: dict[int, int] = {row["user_id"]: row["position"] for row in rows}
+        previous = []
+        for user, position in votes:  # one person twice in a batch: the second changes the first
+            previous.append(current.get(user.id))
+            current[user.id] = position
+        stamp = to_db(now)
+        await self.db.executemany(
+            """INSERT INTO poll_votes (poll_id, user_id, position, desa_code, voted_at) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (poll_id, user_id) DO UPDATE SET
+                   previous_position = poll_votes.position, position = excluded.position,
+                   desa_code = excluded.desa_code, changed_at = excluded.voted_at""",
+            [(poll.id, user.id, position, user.desa_code, stamp) for user, position in votes],
+        )
+        return previous
 
     async def vote_of(self, poll_id: int, user_id: int) -> int | None:
         return await self.db.fetchval(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +59,13 @@ class User:
         )
 
 
+def _needs_touch(user: User, display_name: str | None, now: datetime) -> bool:
+    """Whether a message from `user` must be written down: not seen within the last minute, unreachable until now,
+    or writing under a new name."""
+    fresh = user.last_inbound_at is not None and user.last_inbound_at >= to_db(now - _TOUCH_EVERY)
+    return not fresh or user.unreachable or (display_name is not None and display_name != user.display_name)
+
+
 def normalise_external_id(raw: str, channel: str | None = None) -> str:
     """One spelling per person: WhatsApp numbers as `+62…` (also from `whatsapp:+62…`, `62…` or `08…`)."""
     external_id = raw.strip().removeprefix("whatsapp:")
@@ -101,9 +109,7 @@ class Users:
         )
         if row is not None:
             user = User.from_row(row)
-            fresh = user.last_inbound_at is not None and user.last_inbound_at >= to_db(now - _TOUCH_EVERY)
-            if fresh and not user.unreachable and (display_name is None or display_name == user.display_name) \
-                    and (role != "admin" or user.role == "admin"):
+            if not _needs_touch(user, display_name, now) and (role != "admin" or user.role == "admin"):
                 return user  # seen within the last minute: skip a write on every message of a conversation
         row = await self.db.write_returning(
             """INSERT INTO users
@@ -120,6 +126,29 @@ class Users:
         )
         assert row is not None
         return User.from_row(row)
+
+    async def find_among(self, channel: str, external_ids: Sequence[str]) -> dict[str, User]:
+        """The people among these ids (a batch of at most a few hundred) who have a row, by external id."""
+        if not external_ids:
+            return {}
+        rows = await self.db.fetchall(
+            f"SELECT * FROM users WHERE channel = ? AND external_id IN ({', '.join('?' * len(external_ids))})",
+            (channel, *external_ids),
+        )
+        return {row["external_id"]: User.from_row(row) for row in rows}
+
+    async def touch_all(self, seen: Sequence[tuple[User, str | None]], now: datetime) -> None:
+        """What `touch_or_create` does for people who already have a row (their last-seen times, a new name,
+        reachable again), for a batch in one statement; those seen within the last minute need no write."""
+        stamp = to_db(now)
+        rows = [(display_name, stamp, stamp, user.id) for user, display_name in seen
+                if _needs_touch(user, display_name, now)]
+        if rows:
+            await self.db.executemany(
+                """UPDATE users SET display_name = COALESCE(?, display_name), last_seen_at = ?, last_inbound_at = ?,
+                   unreachable = 0 WHERE id = ?""",
+                rows,
+            )
 
     async def update(self, user_id: int, **fields: object) -> None:
         unknown = set(fields) - _UPDATABLE

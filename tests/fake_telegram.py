@@ -8,7 +8,7 @@ inject (`fail("sendMessage", 429, retry_after=3)`, 403 blocked, 400 chat not fou
 `TelegramUser` plays one person: `await user.send("halo")`, `await user.click("Bahasa Indonesia")`,
 `await user.share_location(...)`, `await user.send_photo(jpeg_bytes)`; each call delivers one Update
 (by getUpdates, or POSTed to the bot's webhook with its secret), waits until the bot has processed it,
-and returns what the bot did in that chat meanwhile.
+and returns what the bot did in that chat meanwhile (`user.toast`: what it showed on a pressed button).
 
 `FakeTelegram(delay=0.05)` answers every call 50 ms late, as a distant server would; benchmarks also pass
 `record=False` (keep no call list), `on_call` (see each successful call as it is answered) and `limits`
@@ -175,6 +175,10 @@ class FakeTelegram:
 
     def next_message_id(self) -> int:
         return next(self._message_ids)
+
+    def add_message(self, chat_id: int, text: str, reply_markup: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A message the bot sent earlier (a pushed poll, say), kept as Telegram keeps it; returns it."""
+        return self._store_message({"chat_id": chat_id, "reply_markup": reply_markup}, text=text)
 
     # --- the Bot API -----------------------------------------------------------------------------
 
@@ -382,6 +386,7 @@ class TelegramUser:
             self.user["language_code"] = language_code
         self.chat = {"id": user_id, "type": "private", "first_name": first_name}
         self.received: list[Call] = []   # what the bot did in this chat after the last update
+        self.pressed: str | None = None  # the id of the last callback query this person sent
 
     @property
     def id(self) -> int:
@@ -403,9 +408,14 @@ class TelegramUser:
         raise AssertionError(f"no button {label!r}; the chat shows {self.labels}")
 
     async def press(self, data: str, message: dict[str, Any]) -> list[Call]:
+        return await self.deliver(self.press_update(data, message))
+
+    def press_update(self, data: str, message: dict[str, Any]) -> dict[str, Any]:
+        """The update Telegram sends when this person presses the button carrying `data` on `message`."""
         query = {"id": f"cq{next(self.fake._update_ids)}", "from": self.user, "chat_instance": "42",
                  "data": data, "message": message}
-        return await self.deliver({"callback_query": query})
+        self.pressed = query["id"]
+        return {"callback_query": query}
 
     async def tap(self, label: str) -> list[Call]:
         """Tap a plain reply-keyboard button: Telegram sends its label as text."""
@@ -459,6 +469,12 @@ class TelegramUser:
     @property
     def text(self) -> str:
         return "\n".join(self.texts)
+
+    @property
+    def toast(self) -> str | None:
+        """What the bot showed on the last button pressed (answerCallbackQuery's text): None if nothing."""
+        answers = [c for c in self.fake.of("answerCallbackQuery") if c.params.get("callback_query_id") == self.pressed]
+        return answers[-1].params.get("text") if answers else None
 
     @property
     def labels(self) -> list[str]:

@@ -15,9 +15,10 @@ from bot import cli
 from bot.app import App
 from bot.channels.console import ConsoleSender
 from bot.config import Settings
+from bot.flood import FloodGate
 from bot.outbox_worker import OutboxWorker, Pacing
 from handlers.polls import due_polls
-from handlers.types import replies_from_json
+from handlers.types import Incoming, replies_from_json
 from storage.audience import Audience
 from storage.db import Store, open_store
 from storage.polls import Poll
@@ -361,6 +362,12 @@ async def test_votes_are_one_per_person_change_in_place_and_stay_as_counts_after
     assert await store.polls.vote(poll, ids["d0"], 1, now) == (False, None), "outside the audience: not counted"
     assert await store.polls.vote(poll, ids["b1"], 1, now) == (True, None)
     assert (await store.polls.tally(poll)).counts == (1, 1)
+    assert await store.polls.members_among(poll, [ids["b0"], ids["d0"], ids["b1"]]) == {ids["b0"], ids["b1"]}
+    b1 = await store.users.get(ids["b1"])
+    assert b1 is not None
+    async with store.transaction():  # many at once, as the bulk path writes them: each gets its previous answer
+        assert await store.polls.vote_all(poll, [(b1, 2), (b1, 1)], now) == [1, 2]
+    assert (await store.polls.tally(poll)).counts == (1, 1) and await store.polls.vote_of(poll.id, ids["b1"]) == 1
     assert await store.polls.answered(ids["b0"], [poll.id, 99]) == {poll.id}
     (mine,) = await store.polls.export_for_user(ids["b0"])
     assert (mine["question"], mine["answer"]) == ("Setuju?", "Tidak")
@@ -374,3 +381,44 @@ async def test_votes_are_one_per_person_change_in_place_and_stay_as_counts_after
     assert await store.polls.close(poll.id, now) and not await store.polls.close(poll.id, now)
     assert await store.polls.mark_results_shared(poll.id, now)
     assert not await store.polls.mark_results_shared(poll.id, now), "results go out once"
+
+
+async def test_votes_in_bulk_count_what_a_usual_turn_would_and_leave_the_rest_to_it(app: App, admin: Chat,
+                                                                                   clock: FakeClock) -> None:
+    """`Engine.handle_many`, as the Telegram press lane calls it: one transaction for many poll taps."""
+    await add_people(app.store, 3, clock())
+    poll = await app.store.polls.create(None, "Setuju?", ["Ya", "Tidak"], Audience(), True, None, clock())
+    closed = await app.store.polls.create(None, "Lama?", ["Ya", "Tidak"], Audience(), True, None, clock())
+    await app.store.polls.close(closed.id, clock())
+
+    def tap(person: str, payload: str, message_id: str) -> Incoming:
+        return Incoming("console", person, payload=payload, message_id=message_id)
+
+    taps = [tap("p0", f"poll:{poll.id}:1", "m1"), tap("p1", f"poll:{poll.id}:2", "m2"),
+            tap("p1", f"poll:{poll.id}:2", "m2"),            # the same message twice
+            tap("p2", f"poll:{closed.id}:1", "m3"),          # a closed poll
+            tap("p2", f"poll:{poll.id}:3", "m4"),            # no such answer
+            tap("nobody", f"poll:{poll.id}:1", "m5"),        # not registered
+            tap("admin", f"poll:{poll.id}:1", "m6"),         # an official named in the settings
+            tap("p2", "go:polls", "m7")]                     # not a vote
+    results = await app.engine.handle_many(taps)
+    assert [[r.text for r in result] if result is not None else None for result in results] == [
+        ["Terima kasih! Jawaban Bapak/Ibu: Ya."], ["Terima kasih! Jawaban Bapak/Ibu: Tidak."], [],
+        None, None, None, None, None]
+    assert (await app.store.polls.tally(poll)).counts == (1, 1)
+    assert await app.engine.handle_many([tap("p0", f"poll:{poll.id}:2", "m1")]) == [[]], "handled once"
+    assert not await app.store.inbound.seen("console", "m3"), "what was left is not claimed: its turn comes"
+    assert "sudah ditutup" in (await app.engine.handle(taps[3]))[0].text
+    again = await app.engine.handle_many([tap("p0", f"poll:{poll.id}:2", "m8"), tap("p1", f"poll:{poll.id}:2", "m9")])
+    assert [r[0].text for r in again if r] == ["Sudah diubah. Jawaban Bapak/Ibu sekarang: Tidak.",
+                                               "Jawaban Bapak/Ibu memang sudah: Tidak."]
+    assert (await app.store.polls.tally(poll)).counts == (0, 2)
+
+    twice = await app.engine.handle_many([tap("p2", f"poll:{poll.id}:1", "t1"), tap("p2", f"poll:{poll.id}:2", "t2")])
+    assert twice[0] is not None and twice[1] is None, "a second tap of one person waits for its own turn"
+
+    app.engine.config.flood = FloodGate(limit=2)
+    assert (await app.engine.handle_many([tap("p0", f"poll:{poll.id}:1", "f1")]))[0] is not None
+    assert (await app.engine.handle_many([tap("p0", f"poll:{poll.id}:2", "f2")]))[0] is not None
+    assert await app.engine.handle_many([tap("p0", f"poll:{poll.id}:1", "f3")]) == [None], "flooding: usual way"
+    assert "sangat cepat" in (await app.engine.handle(tap("p0", f"poll:{poll.id}:1", "f3")))[0].text

@@ -9,8 +9,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.channels.telegram_outbound import inline_keyboard
 from bot.config import Settings, SettingsError
 from bot.web import build_web_app
+from handlers.types import Option
+from storage.audience import Audience
 from tests.fake_telegram import FakeTelegram
 from tests.support import FakeClock
 from tests.telegram_support import Stack, onboarded, running_bot, send_full_report, telegram_settings
@@ -88,6 +91,18 @@ async def test_a_redelivered_webhook_update_is_handled_once(served: tuple[Stack,
     assert "Halo! Saya Sinergi" in budi.text
     await budi.deliver(update)  # Telegram did not see our 200 and sends it again
     assert budi.received == []
+
+
+async def test_a_poll_vote_through_the_webhook_is_answered_on_the_button(served: tuple[Stack, str]) -> None:
+    stack, local = served
+    budi = await onboarded(stack, webhook_url=local + "/webhooks/telegram")
+    poll = await stack.app.store.polls.create(None, "Setuju?", ["Ya", "Tidak"], Audience(), True, None,
+                                              stack.app.clock())
+    message = stack.fake.add_message(budi.id, "Setuju?", inline_keyboard(
+        [Option("Ya", f"poll:{poll.id}:1"), Option("Tidak", f"poll:{poll.id}:2")]))
+    await budi.press(f"poll:{poll.id}:2", message)
+    assert budi.toast == "Terima kasih! Jawaban Bapak/Ibu: Tidak." and budi.received == []
+    assert (await stack.app.store.polls.tally(poll)).counts == (0, 1)
 
 
 async def test_malformed_bodies_are_refused(served: tuple[Stack, str]) -> None:

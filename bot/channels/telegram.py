@@ -23,6 +23,7 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from telegram import BotCommand, BotCommandScopeChat, CallbackQuery, ChatMemberU
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
 
 from bot.channels.telegram_inbound import (
     ALLOWED_UPDATES,
@@ -45,7 +47,8 @@ from bot.channels.telegram_inbound import (
     own_phone,
     unsupported,
 )
-from bot.channels.telegram_outbound import KEY_PREFIX, TelegramOutbound, outcome_of
+from bot.channels.telegram_lane import PressLane
+from bot.channels.telegram_outbound import KEY_PREFIX, BotApi, TelegramOutbound, outcome_of
 from bot.channels.telegram_request import Transport, make_request
 from bot.config import Settings
 from bot.outbox_worker import SendResult
@@ -67,39 +70,100 @@ COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 # about 390 updates/s, 256 let it reach its CPU limit (about 490/s); each waits on the network, not the CPU.
 CONCURRENT_UPDATES = 256
 OFFICIAL_MENU_EVERY = 60.0  # seconds: someone made an official (in chat or by the CLI) gets their menu this soon
+POLL_READ_MARGIN = 5.0   # seconds a long poll's answer may take beyond the poll's own timeout
+MAX_POLL_PAUSE = 30.0
+
+
+@dataclass
+class _Line:
+    """One chat's updates that have arrived and are not done yet; they go one at a time, in arrival order."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    count: int = 0
+    hold: asyncio.Future[None] | None = None  # the press lane is storing this chat's press: the rest wait for it
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Up to `max_concurrent_updates` at once, but one chat's updates one after another, in order.
 
-    PTB starts one task per update in arrival order and its semaphore is fair, so the tasks of one chat
-    queue on that chat's lock in arrival order too.
+    An update takes its place in its chat's line when it arrives (`arrive`, before it waits in PTB's queue),
+    so the press lane (`telegram_lane.py`) can see whether a chat has anything in line and hold the line while
+    it stores a press. PTB starts one task per update in arrival order and its semaphore is fair, so the tasks
+    of one chat queue on that chat's lock in arrival order too. `quiet` is set while no update is waiting to be
+    handled (but for those waiting on the lane): the lane's work waits for it.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # chat id -> (lock, updates holding or waiting)
+        self._lines: dict[int, _Line] = {}
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.processed = 0
+        self.unfinished = 0     # updates arrived and not done
+        self.held = 0           # of them, waiting for the press lane
+        self.quiet = asyncio.Event()
+        self.quiet.set()
+
+    def arrive(self, update: Update) -> None:
+        """Take the update's place in line; the channel calls this for every update it queues for PTB."""
+        chat = update.effective_chat
+        if chat is not None:
+            self._lines.setdefault(chat.id, _Line()).count += 1
+        self.unfinished += 1
+        self.quiet.clear()
+
+    def hold(self, chat_id: int) -> bool:
+        """Hold a chat's line for the press lane; False (nothing held) when the chat has updates in line."""
+        if chat_id in self._lines:
+            return False
+        self._lines[chat_id] = _Line(count=1, hold=asyncio.get_running_loop().create_future())
+        return True
+
+    def release(self, chat_id: int) -> None:
+        """The press is stored (or handled): the chat's next updates may go."""
+        line = self._lines[chat_id]
+        if line.hold is not None:
+            line.hold.set_result(None)
+            line.hold = None
+        self._leave(chat_id)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            self._count()
-            return
-        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
-        self._chats[chat.id] = (lock, users + 1)
+        line = self._lines.get(chat.id) if chat is not None else None
         try:
-            async with lock:
+            if line is None:
                 await coroutine
-                self._count()
-        finally:
-            lock, users = self._chats[chat.id]
-            if users == 1:
-                del self._chats[chat.id]
             else:
-                self._chats[chat.id] = (lock, users - 1)
+                if line.hold is not None:
+                    await self._behind(line.hold)
+                async with line.lock:
+                    await coroutine
+            self.count_processed()
+        finally:
+            if line is not None and chat is not None:
+                self._leave(chat.id)
+            self.unfinished -= 1
+            self._settle()
+
+    async def _behind(self, hold: asyncio.Future[None]) -> None:
+        self.held += 1
+        self._settle()
+        try:
+            await hold
+        finally:
+            self.held -= 1
+            self._settle()
+
+    def _leave(self, chat_id: int) -> None:
+        line = self._lines[chat_id]
+        line.count -= 1
+        if line.count == 0:
+            del self._lines[chat_id]
+
+    def _settle(self) -> None:
+        if self.unfinished <= self.held:
+            self.quiet.set()
+        else:
+            self.quiet.clear()
 
     async def wait_processed(self, count: int) -> None:
         """Return once `count` updates have been processed in all (tests and benchmarks wait on this)."""
@@ -108,7 +172,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             self._waiters.append((count, future))
             await future
 
-    def _count(self) -> None:
+    def count_processed(self) -> None:
+        """One more update handled (by PTB's tasks, or answered by the press lane)."""
         self.processed += 1
         if self._waiters:
             for waiter in [w for w in self._waiters if w[0] <= self.processed]:
@@ -117,37 +182,41 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     waiter[1].set_result(None)
 
     async def initialize(self) -> None:
-        """Nothing to open: the locks live as long as a chat has updates in flight."""
+        """Nothing to open: the lines live as long as a chat has updates in them."""
 
     async def shutdown(self) -> None:
         """Nothing to close."""
 
 
-def build_application(settings: Settings, *, transport: Transport = "aiohttp",
-                      concurrent_updates: int = CONCURRENT_UPDATES,
-                      webhook: bool = False) -> Application:  # type: ignore[type-arg]
-    """PTB's Application for our bot, built from settings (no job queue: our scheduler does that work)."""
+def build_application(settings: Settings, polling: BaseRequest, *, transport: Transport = "aiohttp",
+                      concurrent_updates: int = CONCURRENT_UPDATES) -> Application:  # type: ignore[type-arg]
+    """PTB's Application for our bot, built from settings (no job queue: our scheduler does that work; no
+    Updater: the channel polls with `polling` itself, see `TelegramChannel._poll`)."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     # Opt in to PTB 22's coming default (time periods as timedelta); otherwise every 429 warns.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    builder = (
+    return (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.reveal())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .request(make_request(transport, connection_pool_size=256))
-        .get_updates_request(make_request(transport, connection_pool_size=2))
+        .get_updates_request(polling)
         .concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
         .job_queue(None)
+        .updater(None)
+        .build()
     )
-    if webhook:
-        builder = builder.updater(None)
-    return builder.build()
 
 
 class TelegramChannel:
-    """The Telegram adapter the process runs: start/stop, the webhook route, health, the outbox sender."""
+    """The Telegram adapter the process runs: start/stop, polling or the webhook route, health, the outbox sender.
+
+    Every update comes in through `_arrived` as Telegram sent it: a press the press lane takes (a poll vote) is
+    never parsed into PTB objects; anything else is parsed, takes its place in its chat's line and is queued
+    for PTB's Application, which calls `_on_update`.
+    """
 
     name = CHANNEL
 
@@ -159,14 +228,19 @@ class TelegramChannel:
         self.webhook = app.settings.telegram_mode == "webhook"
         self.transport = transport
         self.poll_timeout = poll_timeout
-        self.application = build_application(app.settings, transport=transport,
-                                              concurrent_updates=concurrent_updates, webhook=self.webhook)
+        polling = make_request(transport, connection_pool_size=2, read_timeout=poll_timeout + POLL_READ_MARGIN)
+        self.application = build_application(app.settings, polling, transport=transport,
+                                              concurrent_updates=concurrent_updates)
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self.outbound = TelegramOutbound(self.application.bot, app.store, app.settings.media_dir, app.clock)
         self.sender = TelegramSender(self.outbound, app.store, app.settings.default_locale)
         self._official_menus: dict[str, str] = {}  # chat id -> the locale of the official menu it was given
         self._menu_refresher: asyncio.Task[None] | None = None
+        self.polling_api = BotApi(self.application.bot, polling)
+        self.lane = PressLane(app.engine, self.processor, self._toast, self._usual_turn)
+        self._polling: asyncio.Task[None] | None = None
+        self._offset = 0   # the next update id to ask for; asking confirms every one before it
 
     @property
     def processor(self) -> PerChatUpdateProcessor:
@@ -177,6 +251,7 @@ class TelegramChannel:
         await self.store.telegram_keys.purge(self.app.clock() - KEY_RETENTION)
         await self.publish_commands()
         await self.application.start()
+        self.lane.start()
         if self.webhook:
             assert self.settings.public_base_url and self.settings.telegram_webhook_secret
             await self.application.bot.set_webhook(
@@ -184,27 +259,68 @@ class TelegramChannel:
                 secret_token=self.settings.telegram_webhook_secret.reveal(),
             )
         else:
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(
-                timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
-                error_callback=_polling_failed,
-            )
+            await self.application.bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
         self._menu_refresher = asyncio.create_task(self._refresh_official_menus_forever())
         log.info("telegram started as @%s mode=%s transport=%s", self.application.bot.username,
                  self.settings.telegram_mode, self.transport)
 
     async def stop(self) -> None:
-        """Stop fetching, finish the updates already taken, close the HTTP sessions."""
+        """Stop fetching (confirming what was taken), finish the updates already taken, close the HTTP sessions."""
         if self._menu_refresher is not None:
             self._menu_refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._menu_refresher
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
+            self._polling = None
+            try:  # so that Telegram does not send again what this process took
+                await self.polling_api.call("getUpdates", offset=self._offset, timeout=0)
+            except TelegramError as error:
+                log.warning("could not confirm the last updates taken; Telegram may send them again: %s", error)
+        await self.lane.stop()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+
+    async def _poll(self) -> None:
+        """Long polling (ours, not PTB's Updater, so every update reaches `_arrived` as Telegram sent it); after a
+        failure it waits 1 s, doubling up to 30 s, or as long as a 429 asks."""
+        pause = 0.0
+        while True:
+            try:
+                updates = await self.polling_api.call(
+                    "getUpdates", offset=self._offset, timeout=int(self.poll_timeout),
+                    allowed_updates=list(ALLOWED_UPDATES))
+            except TelegramError as error:
+                _polling_failed(error)
+                pause = max(min(MAX_POLL_PAUSE, pause * 2 or 1.0), outcome_of(error).retry_after or 0.0)
+                await asyncio.sleep(pause)
+                continue
+            pause = 0.0
+            for raw in updates:
+                self._offset = max(self._offset, int(raw["update_id"]) + 1)
+                await self._arrived(raw)
+
+    async def _arrived(self, raw: dict[str, Any]) -> None:
+        """One update as Telegram sent it: to the press lane, or parsed and queued for PTB in its chat's line."""
+        if self.lane.take(raw):
+            return
+        try:
+            update = Update.de_json(raw, self.application.bot)
+        except (TypeError, ValueError, KeyError):
+            log.exception("telegram sent an update we cannot read; skipped")
+            return
+        self.processor.arrive(update)
+        await self.application.update_queue.put(update)
+
+    async def _usual_turn(self, raw: dict[str, Any]) -> None:
+        """A press the lane could not take in bulk, handled as any update (its chat's line is held meanwhile)."""
+        await self.application.process_update(Update.de_json(raw, self.application.bot))
+
+    async def _toast(self, query_id: str, text: str | None) -> None:
+        await self.outbound.api.call("answerCallbackQuery", callback_query_id=query_id, text=text)
 
     def web_routes(self) -> list[web.RouteDef]:
         return [web.post(WEBHOOK_PATH, self._on_webhook)] if self.webhook else []
@@ -283,12 +399,11 @@ class TelegramChannel:
             return web.Response(status=503)  # Telegram retries later
         try:
             data = await request.json()
-            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
-        except (ValueError, TypeError, KeyError):
-            update = None
-        if update is None:
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        await self._arrived(data)
         return web.Response()
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -348,6 +463,8 @@ class TelegramChannel:
         replies = await self.app.engine.handle(incoming)
         locale = current_locale()
         await answered
+        if not replies:  # handled before (Telegram sent it again) or dropped: its message stays as it is
+            return
         try:
             rest = await self.outbound.after_press(query, replies)
         except Forbidden:

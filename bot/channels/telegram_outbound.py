@@ -22,18 +22,21 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, CallbackQuery, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot.channels.text_menu import split_message
 from bot.outbox_worker import SendResult
 from handlers.i18n import _, use_locale
 from handlers.types import Option, Reply
 from storage.db import Store
+
+if TYPE_CHECKING:
+    from telegram._utils.types import ODVInput
 
 log = logging.getLogger("sinergi.telegram")
 
@@ -91,15 +94,21 @@ class _JsonParameters(RequestData):
 
 
 class BotApi:
-    """A Bot API method called with plain values; answers as Telegram sends them (a dict, or True)."""
+    """A Bot API method called with plain values; answers as Telegram sends them (a dict, or True, or a list).
 
-    def __init__(self, bot: Bot) -> None:
+    On the bot's request object, or on another one of PTB's (the channel polls on its own, see telegram.py).
+    """
+
+    def __init__(self, bot: Bot, request: BaseRequest | None = None) -> None:
         self.bot = bot
+        self.request = request or bot.request
 
-    async def call(self, method: str, **params: Any) -> Any:
+    async def call(self, method: str, *, read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                   **params: Any) -> Any:
         encoded = {name: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                    for name, value in params.items() if value is not None}
-        return await self.bot.request.post(f"{self.bot.base_url}/{method}", _JsonParameters(encoded))
+        return await self.request.post(f"{self.bot.base_url}/{method}", _JsonParameters(encoded),
+                                       read_timeout=read_timeout)
 
 
 def outcome_of(error: TelegramError) -> SendResult:
