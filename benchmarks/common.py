@@ -73,6 +73,8 @@ def production_logging(level: str = "INFO") -> Iterator[None]:
     try:
         yield
     finally:
+        for handler in logging.getLogger().handlers:
+            handler.close()
         logging.getLogger().handlers.clear()
         stream.close()
         collector.wait()

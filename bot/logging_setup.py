@@ -87,10 +87,15 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if self._timer is not None and self._timer is not threading.current_thread():
                 self._timer.cancel()
             self._timer = None
-            if self.waiting:
+            if self.waiting and not getattr(self.stream, "closed", False):
                 lines, self.waiting = self.waiting, []
                 self.stream.write("\n".join(lines) + self.terminator)
             super().flush()
+
+    def close(self) -> None:
+        """The waiting lines go out now; no timer writes after the stream's owner closed it."""
+        self.flush()
+        super().close()
 
 
 def setup_logging(level: str = "INFO", stream=sys.stderr, secrets: Iterable[str] = ()) -> None:  # type: ignore[no-untyped-def]

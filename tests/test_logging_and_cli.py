@@ -77,6 +77,13 @@ def test_lines_go_out_in_batches_but_a_warning_at_once(process_log: io.StringIO)
         time.sleep(0.05)  # the timer writes it within half a second, with no further line to push it
     line = process_log.getvalue().splitlines()[-1]
     assert line.endswith("INFO sinergi.test handled message_id=3")
+    log.info("handled message_id=4")
+    handler = logging.getLogger().handlers[0]
+    handler.close()  # as at exit: what waits goes out, and no timer writes to a closed stream later
+    assert process_log.getvalue().rstrip().endswith("handled message_id=4")
+    process_log.close()
+    log.info("handled message_id=5")
+    time.sleep(0.7)  # the timer finds the stream closed and writes nothing (no error in its thread)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO .*", line)
 
 
