@@ -101,7 +101,7 @@ class Engine:
             async with self.store.transaction():
                 ids = [msg.message_id for msg in msgs if msg.message_id]
                 handled_before = await self.store.inbound.seen_among(channel, ids)
-                users = await self.store.users.find_among(channel, list({msg.external_id for msg in msgs}))
+                users = await self.store.users.find_many(channel, {msg.external_id for msg in msgs})
                 batches: dict[BulkActionFn, list[tuple[int, BulkPress]]] = {}
                 in_batch: set[str] = set()
                 senders: set[str] = set()  # one press per person in a batch; a second one waits for its turn

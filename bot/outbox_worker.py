@@ -258,8 +258,9 @@ class OutboxWorker:
         if len(self._put_back) > 10 * self.batch_size:  # a busy feeder never idles to forget them
             self._put_back = [due for due in self._put_back if due > now]
             heapq.heapify(self._put_back)
-        heapq.heappush(self._put_back, now + seconds)
-        if self._put_back[0] == now + seconds:
+        due = now + seconds
+        heapq.heappush(self._put_back, due)
+        if self._put_back[0] == due:
             self._wake.set()  # an idle feeder computes its wait again
 
     async def _send_from(self, queue: asyncio.Queue[OutboxMessage], done: list[tuple[OutboxMessage, SendResult]]
@@ -420,7 +421,6 @@ class OutboxWorker:
         if result.unreachable:
             await self.store.users.mark_unreachable(message.channel, message.external_id)
         log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
-
 
     def _healthy(self) -> bool:
         """Most recent sends went through: a failure now is a blip of the platform, not an outage."""

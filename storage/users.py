@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,11 +88,13 @@ class Users:
         )
         return User.from_row(row) if row else None
 
-    async def find_many(self, channel: str, external_ids: set[str]) -> dict[str, User]:
-        """`find` for many at once (an outbox batch): those who exist, by external id."""
-        marks = ", ".join("?" for _ in external_ids)
+    async def find_many(self, channel: str, external_ids: Collection[str]) -> dict[str, User]:
+        """`find` for a batch at once (an outbox batch, a burst of votes): those who have a row, by external id."""
+        if not external_ids:
+            return {}
+        ids = list(external_ids)
         rows = await self.db.fetchall(
-            f"SELECT * FROM users WHERE channel = ? AND external_id IN ({marks})", (channel, *external_ids)
+            f"SELECT * FROM users WHERE channel = ? AND external_id IN ({', '.join('?' * len(ids))})", (channel, *ids)
         )
         return {row["external_id"]: User.from_row(row) for row in rows}
 
@@ -126,16 +128,6 @@ class Users:
         )
         assert row is not None
         return User.from_row(row)
-
-    async def find_among(self, channel: str, external_ids: Sequence[str]) -> dict[str, User]:
-        """The people among these ids (a batch of at most a few hundred) who have a row, by external id."""
-        if not external_ids:
-            return {}
-        rows = await self.db.fetchall(
-            f"SELECT * FROM users WHERE channel = ? AND external_id IN ({', '.join('?' * len(external_ids))})",
-            (channel, *external_ids),
-        )
-        return {row["external_id"]: User.from_row(row) for row in rows}
 
     async def touch_all(self, seen: Sequence[tuple[User, str | None]], now: datetime) -> None:
         """What `touch_or_create` does for people who already have a row (their last-seen times, a new name,

@@ -221,7 +221,7 @@ class TwilioHttp(AsyncHttpClient):
         if auth is not None:
             all_headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
         form = _pairs(data)
-        if form:  # encoded here: aiohttp's FormData builds a multipart writer for every request (a tenth of a send)
+        if form:  # encoded here: aiohttp's FormData builds a multipart writer for every request (a quarter of a send)
             all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         async with self.session.request(
             method.upper(), uri, params=_pairs(params), data=_urlencoded(form) if form else None,
