@@ -10,7 +10,9 @@ from bot.app import App, build_app
 from bot.config import Settings
 from bot.flood import FloodGate
 from storage.db import Store, open_store
+from tests.fake_telegram import FakeTelegram
 from tests.support import Chat, FakeClock
+from tests.telegram_support import Stack, running_bot, telegram_settings
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +64,18 @@ async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[App]:
 @pytest.fixture
 def chat(app: App) -> Chat:
     return Chat(app.engine)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API on 127.0.0.1 (tests/fake_telegram.py)."""
+    server = await FakeTelegram().start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stack]:
+    """Sinergi's Telegram channel polling the fake, on a fresh SQLite file."""
+    async with running_bot(telegram_settings(tmp_path, fake), fake, clock) as stack:
+        yield stack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -15,19 +15,6 @@ from bot.channels import telegram as telegram_channel
 from tests.fake_telegram import BOT_USER, FakeTelegram, processed
 from tests.support import FakeClock
 from tests.telegram_support import JPEG, MAIN_MENU, Stack, onboarded, running_bot, telegram_settings
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stack]:
-    async with running_bot(telegram_settings(tmp_path, fake), fake, clock) as stack:
-        yield stack
 
 
 async def test_onboarding_with_buttons(bot: Stack) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,22 +12,8 @@ from handlers.types import Option, Reply, replies_to_json
 from storage.clock import from_db
 from storage.outbox import KIND_REPLY, PRIORITY_REPLY, NewMessage, OutboxMessage
 from storage.users import User
-from tests.fake_telegram import FakeTelegram
 from tests.support import FakeClock
-from tests.telegram_support import JPEG, Stack, running_bot, telegram_settings
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stack]:
-    async with running_bot(telegram_settings(tmp_path, fake), fake, clock) as stack:
-        yield stack
+from tests.telegram_support import JPEG, Stack
 
 
 async def citizen(stack: Stack, chat_id: int = 7001, locale: str = "id") -> User:

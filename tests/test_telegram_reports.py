@@ -18,13 +18,6 @@ OFFICIAL_ID = 7002
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stack]:
     settings = telegram_settings(tmp_path, fake, OFFICIAL_TELEGRAM_IDS=str(OFFICIAL_ID))
     async with running_bot(settings, fake, clock) as stack:

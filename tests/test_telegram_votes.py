@@ -7,7 +7,6 @@ changes the vote. Whatever the lane cannot take gets the usual turn and the usua
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +24,6 @@ from tests.telegram_support import Stack, onboarded, running_bot, telegram_setti
 
 ANSWERS = ["Setuju", "Tidak setuju", "Belum tahu"]
 THANKS = "Terima kasih! Jawaban Bapak/Ibu: {}."
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stack]:
-    async with running_bot(telegram_settings(tmp_path, fake), fake, clock) as stack:
-        yield stack
 
 
 async def voters(bot: Stack, count: int) -> list[TelegramUser]:

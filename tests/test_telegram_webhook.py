@@ -23,13 +23,6 @@ PUBLIC = "https://sinergi.example.go.id"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def served(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[tuple[Stack, str]]:
     """The bot in webhook mode behind our real web server (on a port the OS picks); yields its local URL."""
     settings = telegram_settings(tmp_path, fake, TELEGRAM_MODE="webhook", TELEGRAM_WEBHOOK_SECRET=SECRET,
