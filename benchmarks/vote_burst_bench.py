@@ -125,7 +125,8 @@ def line(measured: Measurement, stored: dict[str, Any]) -> str:
             f"{d['burst_p50_ms']:.1f} p99 {d['burst_p99_ms']:.1f} max {d['burst_max_ms']:.0f} ms "
             f"({d['others_burst']} updates): ratio {d['burst_p99_ms'] / d['quiet_p99_ms']:.2f} "
             f"(of it, waiting for getUpdates: p99 {d['quiet_fetch_p99_ms']:.1f} and {d['burst_fetch_p99_ms']:.1f} ms); "
-            f"fake {d['fake_cpu_share']:.0%} of its core ({d['fake_burst_cpu_share']:.0%} in the burst)")
+            f"fake {d['fake_cpu_share']:.0%} of its core ({d['fake_burst_cpu_share']:.0%} in the burst), its event "
+            f"loop late by p99 {d['fake_lag_quiet_p99_ms']:.1f} ms, in the burst {d['fake_lag_burst_p99_ms']:.1f} ms")
     if d["others_unanswered"] or d["failure"]:
         text += f"; UNANSWERED {d['others_unanswered']} {d['failure'] or ''}"
     return text

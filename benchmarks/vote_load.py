@@ -94,6 +94,15 @@ class Burst:
             self.done.set()
 
 
+async def watch_lag(lags: list[tuple[float, float]]) -> None:
+    """How late this process's event loop wakes from a 10 ms sleep: the fake's own delay on every call."""
+    while True:
+        asleep = time.perf_counter()
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        lags.append((now, (now - asleep - 0.01) * 1000))
+
+
 def window(load: OpenLoop, start: float, end: float, waits: bool = False) -> list[float]:
     """Latencies (ms) of the others' updates released between `start` and `end` (or their waits for getUpdates)."""
     return [latency for latency, released in zip(load.fetch_waits if waits else load.latencies, load.released_at,
@@ -117,6 +126,8 @@ async def main_async(args: argparse.Namespace) -> None:
     await asyncio.sleep(0.5)  # let the bot settle (its first long poll, command menu)
     print("START", flush=True)
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    lags: list[tuple[float, float]] = []
+    watching = asyncio.create_task(watch_lag(lags))
     talking = asyncio.create_task(others.run(args.max_seconds))
     await asyncio.sleep(args.warmup + args.quiet)
     burst_start = time.perf_counter()
@@ -131,6 +142,9 @@ async def main_async(args: argparse.Namespace) -> None:
     await asyncio.sleep(args.tail)
     others.stopping = True
     await talking
+    watching.cancel()
+    quiet_lags = [lag for at, lag in lags if quiet_start <= at < burst_start]
+    burst_lags = [lag for at, lag in lags if burst_start <= at <= burst_end]
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     quiet, during = window(others, quiet_start, burst_start), window(others, burst_start, burst_end)
     votes = sorted(burst.answered[n] - burst.released[n] for n in burst.answered)
@@ -148,6 +162,7 @@ async def main_async(args: argparse.Namespace) -> None:
         "others_unanswered": len(others.waiting), "late_releases": others.late, "failure": others.failure,
         "fake_cpu_share": cpu / wall if wall else 0.0, "seconds": wall,
         "fake_burst_cpu_share": burst_cpu / burst_wall,
+        "fake_lag_quiet_p99_ms": percentile(quiet_lags, 99), "fake_lag_burst_p99_ms": percentile(burst_lags, 99),
     }
     print("RESULT " + json.dumps(result), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)

@@ -166,7 +166,8 @@ class BulkPress:
     replies: list[Reply] | None = None
 
 
-# Many presses at once, inside the engine's transaction; no conversation state: it may only answer.
+# Many presses at once, inside the engine's transaction; no conversation state (it may only answer), and no
+# role is checked on this path: bulk actions are citizens' own acts, never an official's.
 BulkActionFn = Callable[[Store, Services, datetime, list[BulkPress]], Awaitable[None]]
 
 

@@ -15,7 +15,8 @@ stateDiagram-v2
 
 Citizens: `go:polls` lists the open polls for them, `poll:<id>` shows one, `poll:<id>:<n>` votes (works
 from any step; on WhatsApp the outbox worker offers a pushed poll's options to a person at the menu, so
-a typed number answers it: see `Conversations.offer_options`), `poll:<id>:results` shows public results.
+a typed number answers it: see `Conversations.offer_options`; a channel may also hand many votes at once
+to `votes_in_bulk`, answered in a line each), `poll:<id>:results` shows public results.
 Officials: `polladm:list`, `polladm:results:<id>`, `polladm:kecamatan:<id>`, `polladm:desa:<id>`,
 `polladm:csv:<id>`, `polladm:close:<id>`, `polladm:share:<id>` (each respondent gets their village's
 results beside the district's). The scheduler calls `due_polls(store, now)` to close polls on time.

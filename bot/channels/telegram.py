@@ -1,15 +1,18 @@
-"""The Telegram channel: python-telegram-bot's `Application`, fed by long polling or by our webhook route.
+"""The Telegram channel: python-telegram-bot's `Application`, fed by our own long polling or our webhook route.
 
 Every update becomes an `Incoming` for the engine (or a short answer the channel gives itself, see
 `telegram_inbound`); the engine's replies are rendered by `telegram_outbound`. Updates of different chats
 are handled concurrently, those of one chat strictly in the order Telegram numbered them, so a user who
 types fast is still answered step by step. Each update id is claimed by the engine, so an update that
-Telegram delivers again (after a restart, or a webhook retry) is handled once.
+Telegram delivers again (after a restart, or a webhook retry) is handled once. Poll votes take a fast lane
+(`telegram_lane`): many stored in one transaction, each answered on its button.
 
 ```mermaid
 flowchart LR
-    TG[Telegram] -- getUpdates / POST /webhooks/telegram --> Q[update queue]
-    Q --> P[per-chat ordered processor] --> H[_on_update] --> E[Engine] --> O[TelegramOutbound] --> TG
+    TG[Telegram] -- getUpdates / POST /webhooks/telegram --> A[_arrived]
+    A -- poll votes --> L[PressLane] --> E
+    A --> Q[update queue] --> P[per-chat ordered processor] --> H[_on_update] --> E[Engine]
+    E --> O[TelegramOutbound] --> TG
     W[OutboxWorker] --> S[TelegramSender] --> O
 ```
 """
@@ -285,8 +288,9 @@ class TelegramChannel:
         await self.application.shutdown()
 
     async def _poll(self) -> None:
-        """Long polling (ours, not PTB's Updater, so every update reaches `_arrived` as Telegram sent it); after a
-        failure it waits 1 s, doubling up to 30 s, or as long as a 429 asks."""
+        """Long polling, ours rather than PTB's Updater, so every update reaches `_arrived` as Telegram sent it;
+        asking for the next ones confirms those taken. After a failure it waits 1 s, doubling up to 30 s, or as
+        long as a 429 asks."""
         pause = 0.0
         while True:
             try:
@@ -301,23 +305,33 @@ class TelegramChannel:
             pause = 0.0
             for raw in updates:
                 self._offset = max(self._offset, int(raw["update_id"]) + 1)
-                await self._arrived(raw)
+                self._arrived(raw)
 
-    async def _arrived(self, raw: dict[str, Any]) -> None:
+    def _arrived(self, raw: dict[str, Any]) -> None:
         """One update as Telegram sent it: to the press lane, or parsed and queued for PTB in its chat's line."""
         if self.lane.take(raw):
             return
         try:
-            update = Update.de_json(raw, self.application.bot)
+            update = self._parsed(raw)
         except (TypeError, ValueError, KeyError):
             log.exception("telegram sent an update we cannot read; skipped")
             return
         self.processor.arrive(update)
-        await self.application.update_queue.put(update)
+        self.application.update_queue.put_nowait(update)  # PTB's queue has no bound
 
     async def _usual_turn(self, raw: dict[str, Any]) -> None:
         """A press the lane could not take in bulk, handled as any update (its chat's line is held meanwhile)."""
-        await self.application.process_update(Update.de_json(raw, self.application.bot))
+        await self.application.process_update(self._parsed(raw))
+
+    def _parsed(self, raw: dict[str, Any]) -> Update:
+        """PTB's Update. Of a pressed message only its chat and id are read (`after_press`): its text and keyboard
+        are left out, which halves PTB's work on a button press (about 450 -> 210 µs here)."""
+        query = raw.get("callback_query")
+        message = query.get("message") if isinstance(query, dict) else None
+        if isinstance(message, dict) and message.get("date"):
+            pressed = {key: message[key] for key in ("message_id", "date", "chat") if key in message}
+            raw = {**raw, "callback_query": {**query, "message": pressed}}  # type: ignore[dict-item]
+        return Update.de_json(raw, self.application.bot)
 
     async def _toast(self, query_id: str, text: str | None) -> None:
         await self.outbound.api.call("answerCallbackQuery", callback_query_id=query_id, text=text)
@@ -403,7 +417,7 @@ class TelegramChannel:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400)
-        await self._arrived(data)
+        self._arrived(data)
         return web.Response()
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
