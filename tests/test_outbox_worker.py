@@ -160,16 +160,23 @@ async def test_5xx_is_retried_with_backoff_and_jitter_then_failed_with_the_reaso
     assert Counter(platform.ids()) == Counter({flaky: 1, fine: 1})
 
 
-async def test_a_blip_on_a_healthy_channel_is_retried_in_a_tenth_of_a_second_and_an_outage_backs_off(
+async def test_blips_on_a_healthy_channel_are_retried_within_a_second_and_an_outage_backs_off(
         store: Store, clock: FakeClock, platform: FakePlatform, sender: PlatformSender) -> None:
     healthy = await queue(store, clock, [f"h{n}" for n in range(100)])
-    platform.fail_times = {healthy[70]: 1}
+    platform.fail_times = {healthy[70]: 4}  # one message meets four blips in a row
     worker = OutboxWorker(store, sender, clock=clock, pacing=Pacing(rate=1000))  # one batch of 100
-    started = clock()
+    for attempt, (low, high) in enumerate([(0.08, 0.12), (0.16, 0.24), (0.32, 0.48), (12.8, 19.2)], start=1):
+        started = clock()
+        await worker.drain_once()
+        row = await store.db.fetchone("SELECT state, attempts, not_before FROM outbox WHERE id = ?", (healthy[70],))
+        assert row["state"] == "pending" and row["attempts"] == attempt
+        assert timedelta(seconds=low) <= from_db(row["not_before"]) - started <= timedelta(seconds=high), attempt
+        if attempt < 4:
+            clock.advance(seconds=high)
+    clock.advance(seconds=19.2)
     await worker.drain_once()
-    row = await store.db.fetchone("SELECT state, not_before FROM outbox WHERE id = ?", (healthy[70],))
-    assert row["state"] == "pending"
-    assert timedelta(seconds=0.08) <= from_db(row["not_before"]) - started <= timedelta(seconds=0.12)
+    assert Counter(platform.ids())[healthy[70]] == 1, "delivered on the fifth attempt, once"
+    started = clock()
 
     outage = await queue(store, clock, [f"o{n}" for n in range(100)])
     platform.fail_times = {message_id: 1 for message_id in outage[:20]}  # a fifth fail: not a blip
