@@ -20,6 +20,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.checkpoint import WalCheckpointer
 from storage.sqlite_inline import InlineConnection
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,10 @@ Row = sqlite3.Row
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, checkpointer: WalCheckpointer | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.checkpointer = checkpointer
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -53,9 +55,16 @@ class Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA busy_timeout=5000")
         await conn.execute("PRAGMA foreign_keys=ON")
-        return cls(conn, path)
+        checkpointer = None
+        if str(path) != ":memory:":
+            await conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread copies the log instead
+            checkpointer = WalCheckpointer(path)
+            checkpointer.start()
+        return cls(conn, path, checkpointer)
 
     async def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         await self.conn.close()
 
     def transaction(self) -> _Transaction:
@@ -153,8 +162,15 @@ class _Transaction:
     async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
         if self.token is None:
             return
+        db = self.db
         try:
-            await self.db.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            await db.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            checkpointer = db.checkpointer
+            if exc_type is None and checkpointer is not None:
+                if checkpointer.behind:  # writes without a pause: copy the rest now so the log starts over
+                    busy, pages, copied = (await db.conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))[0]
+                    checkpointer.behind = bool(busy) or copied < pages  # busy: the thread is copying; next time
+                checkpointer.committed()
         finally:
             self._leave()
 
