@@ -26,7 +26,7 @@ import aiosqlite
 
 from benchmarks.citizens import Labels, OffScript, Pin, Press, Say, Script, Seen, citizen, sleman_areas
 from benchmarks.common import machine, peak_rss_mb, percentile, pin_to_core, production_logging, summary, target
-from bot.app import warm_up
+from bot.app import settle_gc, warm_up
 from bot.engine import Engine, EngineConfig
 from handlers.flow import Services
 from handlers.types import Incoming, Location, Reply
@@ -89,7 +89,8 @@ async def engine_run(users: int, db_path: Path, concurrency: int = 64, latency_u
     (Telegram: 64 concurrent updates), each citizen with at most one, so their messages stay in order.
     Latency: then `latency_users` more citizens, one message at a time, on the same (now full) database."""
     store = await open_store(db_path)
-    warm_up()  # as `sinergi run` does before it serves anyone
+    warm_up()  # as `sinergi run` does before it serves anyone …
+    settle_gc()  # … and once it has started
     engine = Engine(store, EngineConfig(Services(), {}))
     areas, labels = sleman_areas(), Labels.load()
     ids = itertools.count(1)

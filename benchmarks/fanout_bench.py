@@ -106,7 +106,7 @@ async def add_recipients(store: Any, people: list[tuple[str, str]], now: Any) ->
 async def sinergi_broadcast(telegram_url: str, twilio_url: str, people: list[tuple[str, str]], rate: float,
                             workdir: Path) -> dict[str, Any]:
     """Queue the broadcast through Sinergi's own code, then deliver it as `sinergi run` does."""
-    from bot.app import build_app
+    from bot.app import build_app, settle_gc
     from bot.channels import build_channels
     from bot.config import Settings
     from bot.outbox_worker import OutboxWorker, pacing_for
@@ -139,6 +139,7 @@ async def sinergi_broadcast(telegram_url: str, twilio_url: str, people: list[tup
         workers.append(OutboxWorker(app.store, channel.sender, clock=app.clock,
                                     pacing=pacing_for(channel.name, settings),
                                     conversation_timeout=timedelta(minutes=settings.conversation_timeout_minutes)))
+    settle_gc()  # as `sinergi run` does once it has started
     cpu, started = time.process_time(), time.perf_counter()
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
     while await app.store.db.fetchval(

@@ -129,7 +129,7 @@ class PeakSampler:
 async def measured(path: Path) -> dict[str, float]:
     imports_mb = rss_mb()
     from benchmarks.citizens import Labels, Pin, Press, Say, Seen, citizen, sleman_areas
-    from bot.app import build_app
+    from bot.app import build_app, settle_gc
     from bot.channels import build_channels
     from bot.config import Settings
     from bot.outbox_worker import OutboxWorker, Pacing
@@ -147,6 +147,7 @@ async def measured(path: Path) -> dict[str, float]:
     app = await build_app(settings)
     channels = build_channels(app)  # what `sinergi run` builds, not connected
     await app.start_scheduler()
+    settle_gc()  # as `sinergi run` does once it has started
     areas, labels = sleman_areas(), Labels.load()
     for number in range(20):  # flows, catalogs and Babel in memory, as after the first messages of the day
         script = citizen(number, areas, labels)

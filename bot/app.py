@@ -23,6 +23,8 @@ from storage.db import Store, open_store
 
 log = logging.getLogger("sinergi")
 
+GC_YOUNG_THRESHOLD = 10_000   # allocations between two collections of the youngest generation (see settle_gc)
+
 
 @dataclass
 class App:
@@ -71,6 +73,19 @@ def warm_up() -> None:
     is_working_day(monday.date())
 
 
+def settle_gc() -> None:
+    """Tune the garbage collector once the process has started (`sinergi run`, and the benchmarks as it does).
+
+    What start-up loaded (catalogs, Babel's data, PTB, aiohttp) lives as long as the process: frozen, a full
+    collection no longer walks it (about 60 ms with every chat waiting, once a second in a burst of poll votes).
+    A turn or a send makes thousands of short-lived containers: collecting the youngest generation every 700
+    allocations (Python's default) took 3-4% of a broadcast's CPU here, in pauses of up to 12 ms; every 10,000,
+    about 0.3% (benchmarks/RESULTS.md, section 3).
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 async def build_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     store = await open_store(settings.database_path)
     set_timezone(settings.tz)
@@ -110,9 +125,7 @@ async def serve(settings: Settings) -> None:
         runner = await start_web(app, channels)
         log.info("running channels=%s http=%s:%s", ",".join(c.name for c in channels),
                  settings.http_host, settings.http_port)
-        # What start-up loaded (catalogs, Babel's data, PTB, aiohttp) lives as long as the process: a full garbage
-        # collection walked it all, about 60 ms with every chat waiting, once a second in a burst of poll votes.
-        gc.freeze()
+        settle_gc()
         await stop.wait()
     finally:
         log.info("shutting down")
