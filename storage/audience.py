@@ -162,3 +162,9 @@ def member_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
     rule = FILTERS[audience.kind]
     params = () if audience.value is None else (audience.value,)
     return f"{_ONBOARDED} AND ({rule.sql})", params
+
+
+def recipient_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
+    """The condition on `users u` that picks whom a bulk message for the audience goes to: reachable members."""
+    where, params = member_filter(audience)
+    return f"{where} AND {_REACHABLE}", params
