@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from handlers.i18n import use_locale
+from handlers.i18n import DEFAULT, SUPPORTED, use_locale
 from handlers.types import Reply, replies_to_json
 from storage.audience import Audience
 from storage.db import Store
@@ -81,21 +81,16 @@ async def notify_audience(
     group_id: str,
     template_vars: Callable[[], dict[str, Any]] | None = None,
     default_locale: str = "id",
-    batch_size: int = 5000,
 ) -> int:
     """Queue a bulk message for everyone an audience picks who can be reached; returns how many were queued.
 
-    Members are read and written in batches (executemany) inside one transaction, the caller's if open:
-    a broadcast is queued whole or not at all, and 100,000 recipients never sit in memory at once.
+    SQLite writes the rows in one statement (in the caller's transaction if open): a broadcast is queued
+    whole or not at all, and its recipients never pass through Python. The message is composed once per
+    language; who gets which is `_Bodies`' rule: no locale means `default_locale`, and `use_locale` puts an
+    unknown one in the default UI language.
     """
     bodies = _Bodies(compose, template_vars, default_locale)
-    queued = 0
-    async with store.transaction():
-        async for batch in store.audiences.recipients(audience, batch_size):
-            messages = []
-            for person in batch:
-                body, variables = bodies(person.locale)
-                messages.append(NewMessage(person.id, person.channel, person.external_id, kind, body, PRIORITY_BULK,
-                                           variables, group_id))
-            queued += await store.outbox.enqueue(messages, now)
-    return queued
+    return await store.outbox.enqueue_audience(
+        audience, kind, {locale: bodies(locale) for locale in SUPPORTED}, now,
+        no_locale=bodies(None), other_locale=bodies(DEFAULT), group_id=group_id, priority=PRIORITY_BULK,
+    )

@@ -10,10 +10,9 @@ Filters plug in by kind in `FILTERS`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from storage.clock import to_db
 from storage.db import Database
@@ -66,15 +65,6 @@ class Audience:
         return cls(str(data["kind"]), None if data.get("value") is None else str(data["value"]))
 
 
-class Recipient(NamedTuple):
-    """Just what a bulk send needs of a person (a full `User` per row costs more than the insert)."""
-
-    id: int
-    channel: str
-    external_id: str
-    locale: str | None
-
-
 @dataclass(frozen=True)
 class AudienceCount:
     members: int            # onboarded people the rule picks
@@ -110,21 +100,6 @@ class Audiences:
         )
         assert row is not None
         return AudienceCount(row["members"], row["opted_out"], row["unreachable"], row["outside_window"])
-
-    async def recipients(self, audience: Audience, batch_size: int = 5000) -> AsyncIterator[list[Recipient]]:
-        """Reachable members in batches by id (keyset paging, so writes may interleave between batches)."""
-        where, params = self._where(audience)
-        last_id = 0
-        while True:
-            rows = await self.db.fetchall(
-                f"""SELECT u.id, u.channel, u.external_id, u.locale FROM users u
-                    WHERE {where} AND {_REACHABLE} AND u.id > ? ORDER BY u.id LIMIT ?""",
-                (*params, last_id, batch_size),
-            )
-            if not rows:
-                return
-            yield [Recipient(*row) for row in rows]
-            last_id = rows[-1][0]
 
     async def includes(self, audience: Audience, user_id: int) -> bool:
         where, params = self._where(audience)
@@ -162,3 +137,9 @@ def member_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
     rule = FILTERS[audience.kind]
     params = () if audience.value is None else (audience.value,)
     return f"{_ONBOARDED} AND ({rule.sql})", params
+
+
+def recipient_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
+    """The condition on `users u` that picks whom a bulk message for the audience goes to: reachable members."""
+    where, params = member_filter(audience)
+    return f"{where} AND {_REACHABLE}", params

@@ -6,10 +6,12 @@ in batches (state `sending`, attempt counted before the send), then record the o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 
+from storage.audience import Audience, recipient_filter
 from storage.clock import to_db
 from storage.db import Database, Row
 
@@ -20,6 +22,8 @@ KIND_REPLY = "reply"   # a direct answer a channel could not send at once; it go
 
 FINAL_STATES = ("sent", "delivered", "read", "failed", "needs_template", "cancelled")
 _PURGEABLE = ("sent", "delivered", "read", "failed", "cancelled")  # needs_template still waits for a template
+
+Body = tuple[str, str | None]  # a message in one language: the replies as JSON, the WhatsApp template's variables
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,34 @@ class Outbox:
             ],
         )
         return len(messages)
+
+    async def enqueue_audience(self, audience: Audience, kind: str, bodies: Mapping[str, Body], now: datetime, *,
+                               no_locale: Body, other_locale: Body, group_id: str,
+                               priority: int = PRIORITY_BULK) -> int:
+        """Queue a message for every reachable member of an audience; returns how many rows were written.
+
+        One INSERT … SELECT, so SQLite builds the rows and no person passes through Python: 100,000 of them
+        would hold the event loop for seconds. One statement is whole or nothing, and it joins the caller's
+        transaction. A person gets `bodies[their locale]`, `no_locale` if they have none (NULL or empty),
+        `other_locale` if theirs is not a key. Rows come in user id order, as the per-person path wrote them.
+        """
+        by_locale = "WHEN u.locale = ? THEN ? " * len(bodies)
+        pick = f"CASE WHEN u.locale IS NULL OR u.locale = '' THEN ? {by_locale}ELSE ? END"
+
+        def choices(part: int) -> list[str | None]:
+            return [no_locale[part], *chain.from_iterable((locale, body[part]) for locale, body in bodies.items()),
+                    other_locale[part]]
+
+        where, params = recipient_filter(audience)
+        stamp = to_db(now)
+        cursor = await self.db.execute(
+            f"""INSERT INTO outbox (user_id, channel, external_id, kind, priority, body, template_vars, group_id,
+                                    not_before, created_at)
+                SELECT u.id, u.channel, u.external_id, ?, ?, {pick}, {pick}, ?, ?, ? FROM users u
+                WHERE {where} ORDER BY u.id""",
+            (kind, priority, *choices(0), *choices(1), group_id, stamp, stamp, *params),
+        )
+        return cursor.rowcount
 
     async def claim(self, channel: str, limit: int, now: datetime) -> list[OutboxMessage]:
         """Take up to `limit` due messages, most urgent first, and count the attempt before sending."""

@@ -13,8 +13,9 @@ JOGOTIRTO = "34.04.08.2004"   # Desa Jogotirto, Kecamatan Berbah (34.04.08)
 
 
 async def add_people(store: Store, count: int, now: datetime, *, channel: str = "console", prefix: str = "p",
-                     desa_code: str = JOGOTIRTO, locale: str = "id", last_inbound_ago: timedelta = timedelta(hours=1),
-                     opted_out: bool = False, unreachable: bool = False) -> None:
+                     desa_code: str = JOGOTIRTO, locale: str | None = "id",
+                     last_inbound_ago: timedelta = timedelta(hours=1), opted_out: bool = False,
+                     unreachable: bool = False) -> None:
     """`count` people who finished onboarding, named `<prefix><n>` on `channel`."""
     consent = to_db(now - timedelta(days=30))
     inbound = to_db(now - last_inbound_ago)

@@ -44,8 +44,10 @@ async def test_counts_exclude_opted_out_and_unreachable_and_split_out_the_whatsa
     count = await people.audiences.count(audience, clock())
     assert (count.members, count.opted_out, count.unreachable, count.outside_window) == (
         members, opted_out, unreachable, outside_window)
-    recipients = [p for batch in [b async for b in people.audiences.recipients(audience, batch_size=4)] for p in batch]
-    assert len(recipients) == count.reachable == len({p.id for p in recipients})
+    queued = await people.outbox.enqueue_audience(audience, "poll", {}, clock(), no_locale=("[]", None),
+                                                  other_locale=("[]", None), group_id="poll:1")
+    rows = await people.db.fetchall("SELECT DISTINCT user_id FROM outbox WHERE group_id = 'poll:1'")
+    assert queued == count.reachable == len(rows), "one message for each reachable member"
 
 
 async def test_membership_ignores_deliverability(people: Store) -> None:

@@ -14,8 +14,7 @@ from bot.channels.console import ConsoleSender
 from bot.config import Settings
 from bot.outbox_worker import OutboxWorker, Pacing
 from handlers.broadcasts import due_broadcasts
-from handlers.notify import notify_audience
-from handlers.types import Media, Reply, replies_from_json
+from handlers.types import Media, replies_from_json
 from storage.audience import Audience
 from storage.outbox import PRIORITY_BULK
 from tests.people import add_people, official_chat
@@ -192,31 +191,6 @@ async def test_a_cancelled_scheduled_broadcast_never_starts(app: App, admin: Cha
     await admin.click("Batalkan pengiriman")
     assert await due_broadcasts(app.store, clock.advance(days=2)) == []
     assert await app.store.outbox.counts() == {}
-
-
-async def test_fan_out_is_written_whole_or_not_at_all(app: App, clock: FakeClock,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    await add_people(app.store, 2500, clock())
-    compose = lambda: [Reply("Halo")]  # noqa: E731
-    assert await notify_audience(app.store, Audience(), "broadcast", compose, clock(), group_id="broadcast:9",
-                                 batch_size=1000) == 2500
-    assert await app.store.outbox.counts("broadcast:9") == {"pending": 2500}
-
-    calls = 0
-    real_enqueue = app.store.outbox.enqueue
-
-    async def failing_second_batch(messages, now):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise RuntimeError("disk full")
-        return await real_enqueue(messages, now)
-
-    monkeypatch.setattr(app.store.outbox, "enqueue", failing_second_batch)
-    with pytest.raises(RuntimeError):
-        await notify_audience(app.store, Audience(), "broadcast", compose, clock(), group_id="broadcast:10",
-                              batch_size=1000)
-    assert await app.store.outbox.counts("broadcast:10") == {}, "the first batch was rolled back with the rest"
 
 
 def test_sinergi_broadcasts_show_prints_the_progress(settings: Settings, monkeypatch: pytest.MonkeyPatch,
