@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 
 
 class WalCheckpointer:
-    def __init__(self, path: Path, pause_seconds: float = 0.05, restart_pages: int = 4000) -> None:
+    def __init__(self, path: Path, pause_seconds: float = 0.25, restart_pages: int = 10_000) -> None:
         self.path = path
-        self.pause_seconds = pause_seconds    # at most one checkpoint per pause: 20 a second
-        self.restart_pages = restart_pages    # a log this long is started over by the writer (about 16 MB)
+        self.pause_seconds = pause_seconds    # at most one checkpoint per pause: 4 a second
+        self.restart_pages = restart_pages    # a log this long is started over by the writer (about 40 MB)
         self.checkpoints = 0                  # completed; read by tests
         self.behind = False                   # set here, cleared by the writer once it has checkpointed
         self._wanted = threading.Event()
