@@ -46,7 +46,7 @@ async def test_the_log_stays_bounded_under_writes_without_a_pause_and_the_thread
     db = await Database.open(path)
     assert await db.fetchval("PRAGMA wal_autocheckpoint") == 0, "no checkpoint inside a chat's COMMIT"
     assert db.checkpointer is not None
-    db.checkpointer.restart_pages = 300
+    db.checkpointer.restart_pages, db.checkpointer.pause_seconds = 300, 0.01
     await _write_pages(db, 6000)  # never yields to the loop: commits follow each other without a gap
     wal_pages = os.path.getsize(f"{path}-wal") // (PAGE + 24)
     assert wal_pages < 6000, f"the log started over, it did not take a page for every row: {wal_pages}"
