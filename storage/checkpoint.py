@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class WalCheckpointer:
         self.checkpoints = 0                  # completed; read by tests
         self.behind = False                   # set here, cleared by the writer once it has checkpointed
         self._wanted = threading.Event()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
 
     def start(self) -> None:
@@ -47,7 +46,7 @@ class WalCheckpointer:
         return self._thread.is_alive()
 
     def stop(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         self._wanted.set()
         self._thread.join(timeout=10)
 
@@ -57,14 +56,15 @@ class WalCheckpointer:
             conn.execute("PRAGMA synchronous=NORMAL")
             while True:
                 self._wanted.wait()
-                if self._stopping:
+                if self._stopping.is_set():
                     return
                 self._wanted.clear()
                 try:
                     self._checkpoint(conn)
                 except Exception:  # the next commit asks again; the thread must outlive any one failure
                     log.exception("checkpoint failed")
-                time.sleep(self.pause_seconds)
+                if self._stopping.wait(self.pause_seconds):  # the pause ends at once when the database closes
+                    return
         finally:
             conn.close()
 
