@@ -168,8 +168,7 @@ class _Transaction:
             checkpointer = db.checkpointer
             if exc_type is None and checkpointer is not None:
                 if checkpointer.behind:  # writes without a pause: copy the rest now so the log starts over
-                    busy, pages, copied = (await db.conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))[0]
-                    checkpointer.behind = bool(busy) or copied < pages  # busy: the thread is copying; next time
+                    await _checkpoint_after_commit(db, checkpointer)
                 checkpointer.committed()
         finally:
             self._leave()
@@ -179,6 +178,16 @@ class _Transaction:
         _in_transaction.reset(self.token)
         self.token = None
         self.db._write_lock.release()
+
+
+async def _checkpoint_after_commit(db: Database, checkpointer: WalCheckpointer) -> None:
+    """What was committed stays committed: a checkpoint that fails here is only logged (the next commit retries)."""
+    try:
+        busy, pages, copied = (await db.conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))[0]
+    except sqlite3.Error:
+        log.exception("checkpoint after commit failed")
+        return
+    checkpointer.behind = bool(busy) or copied < pages  # busy: the thread is copying; the next commit tries again
 
 
 def _migration_scripts() -> list[tuple[str, str]]:
