@@ -1,7 +1,9 @@
-"""Shared figures for benchmark scripts: percentiles, peak RSS, repeated runs, CPU pinning."""
+"""Shared figures for benchmark scripts: percentiles, peak RSS, repeated runs, CPU pinning, helper start-up."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import io
 import logging
@@ -11,7 +13,7 @@ import resource
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -36,6 +38,16 @@ def pin_to_core(core: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def run_pinned(parser: argparse.ArgumentParser, main: Callable[[argparse.Namespace], Awaitable[None]]) -> None:
+    """Start a helper process of a benchmark (a fake platform, the simulated people): parse its arguments plus
+    `--core`, pin it to that core (core 1 by default, the bot has core 0) and run `main(args)`."""
+    parser.add_argument("--core", type=int, default=1, help="CPU core to pin to (-1: none)")
+    args = parser.parse_args()
+    if args.core >= 0:
+        pin_to_core(args.core)
+    asyncio.run(main(args))
 
 
 def summary(runs: Sequence[float], digits: int = 1) -> str:

@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from benchmarks.common import pin_to_core
+from benchmarks.common import run_pinned
 from tests.fake_limits import SendLimits
 from tests.fake_telegram import FakeTelegram
 from tests.fake_twilio import FakeTwilio
@@ -79,11 +79,7 @@ def main() -> None:
     parser.add_argument("--whatsapp-share", type=float, default=0.5)
     parser.add_argument("--rate", type=float, default=1_000.0, help="allowed sends per second on Telegram")
     parser.add_argument("--whatsapp-rate", type=float, default=0.0, help="on Twilio (default: as Telegram)")
-    parser.add_argument("--core", type=int, default=1)
-    args = parser.parse_args()
-    if args.core >= 0:
-        pin_to_core(args.core)
-    asyncio.run(serve(args))
+    run_pinned(parser, serve)
 
 
 if __name__ == "__main__":

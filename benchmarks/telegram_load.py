@@ -40,7 +40,7 @@ from benchmarks.citizens import (
     citizen,
     sleman_areas,
 )
-from benchmarks.common import percentile, pin_to_core
+from benchmarks.common import percentile, run_pinned
 from tests.fake_telegram import Call, FakeTelegram
 
 SHOWN = ("sendMessage", "sendPhoto", "editMessageText")
@@ -292,11 +292,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=0, help="open loop: how many (default 6 per person)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds added to every Bot API answer")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop the load after this long")
-    parser.add_argument("--core", type=int, default=1, help="CPU core to pin to (-1: none)")
-    args = parser.parse_args()
-    if args.core >= 0:
-        pin_to_core(args.core)
-    asyncio.run(main_async(args))
+    run_pinned(parser, main_async)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import percentile, pin_to_core
+from benchmarks.common import percentile, run_pinned
 from benchmarks.telegram_load import SHOWN, OpenLoop, PolledFake, make_people
 from tests.fake_telegram import Call, FakeTelegram
 
@@ -180,11 +180,7 @@ def main() -> None:
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds of talk measured with no burst")
     parser.add_argument("--tail", type=float, default=2.0, help="seconds of talk after the last vote's answer")
     parser.add_argument("--max-seconds", type=float, default=120.0)
-    parser.add_argument("--core", type=int, default=1, help="CPU core to pin to (-1: none)")
-    args = parser.parse_args()
-    if args.core >= 0:
-        pin_to_core(args.core)
-    asyncio.run(main_async(args))
+    run_pinned(parser, main_async)
 
 
 if __name__ == "__main__":
