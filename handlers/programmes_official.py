@@ -32,11 +32,11 @@ from handlers.consultations_official import check_url
 from handlers.flow import Context, Flow, Registry, Step
 from handlers.i18n import N_, _, format_date, format_datetime, use_locale
 from handlers.inputs import bounded_text, parse_id
-from handlers.notify import notify
+from handlers.notify import notify_audience
 from handlers.programmes import TOPIC_LABELS, programme_area, topic_label, update_replies
 from handlers.scope import official_area_steps, official_limit, require_area_official
 from handlers.types import Option
-from storage.outbox import PRIORITY_BULK
+from storage.audience import Audience
 from storage.programmes import NewProgramme, NewUpdate, Programme, ProgrammeUpdate
 
 AREA_LABELS = {"kabupaten": N_("The whole kabupaten"), "kecamatan": N_("One kecamatan"), "desa": N_("One desa")}
@@ -309,11 +309,13 @@ async def handle_publish_confirm(ctx: Context) -> None:
         ctx.now)
     update = await ctx.store.programmes.update(update_id)
     assert update is not None
-    subscribers = await ctx.store.programmes.subscribers(programme.id)
-    told = await notify(ctx.store, subscribers, "programme_update", lambda: update_replies(programme, update),
-                        ctx.now, priority=PRIORITY_BULK, group_id=f"programme_update:{update_id}",
-                        template_vars=lambda: {"1": programme.name, "2": update.text_for("id")[:500]},
-                        default_locale=ctx.services.default_locale)
+    # Queued as a broadcast is (one INSERT … SELECT): a programme followed by most of the district would
+    # otherwise hold every other chat while its followers passed through Python one by one.
+    told = await notify_audience(ctx.store, Audience("programme", str(programme.id)), "programme_update",
+                                 lambda: update_replies(programme, update), ctx.now,
+                                 group_id=f"programme_update:{update_id}",
+                                 template_vars=lambda: {"1": programme.name, "2": update.text_for("id")[:500]},
+                                 default_locale=ctx.services.default_locale)
     await ctx.store.programmes.set_recipients(update_id, told)
     await ctx.audit("programme.publish", programme_id=programme.id, update_id=update_id, notified=told)
     for key in ("text_id", "text_en", "photo_path", "link"):

@@ -8,7 +8,6 @@ from typing import Any
 
 from storage.clock import from_db, to_db
 from storage.db import Database, Row
-from storage.users import User
 
 
 @dataclass(frozen=True)
@@ -151,14 +150,6 @@ class Programmes:
             (user_id, limit),
         )
         return [Programme.from_row(row) for row in rows]
-
-    async def subscribers(self, programme_id: int) -> list[User]:
-        rows = await self.db.fetchall(
-            """SELECT u.* FROM users u JOIN programme_subscriptions s ON s.user_id = u.id
-               WHERE s.programme_id = ? ORDER BY u.id""",
-            (programme_id,),
-        )
-        return [User.from_row(row) for row in rows]
 
     async def count_subscribers(self, programme_id: int) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM programme_subscriptions WHERE programme_id = ?",

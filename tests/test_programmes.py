@@ -9,6 +9,7 @@ import pytest
 
 from bot.app import App
 from handlers.types import Media, replies_from_json
+from storage.outbox import PRIORITY_BULK
 from storage.programmes import NewProgramme
 from tests.helpers_civic import BERBAH, JOGOTIRTO, citizen, official, options_sent_to, sent_to, user_id
 from tests.support import FakeClock
@@ -60,22 +61,24 @@ async def test_an_update_reaches_each_follower_in_their_language(app: App, tmp_p
     ben = await citizen(app, "ben", language="English")
     await citizen(app, "citra")                                   # in the area, but not following
     dodi = await citizen(app, "dodi")
-    for person in (ani, ben, dodi):
+    erna = await citizen(app, "erna")
+    for person in (ani, ben, dodi, erna):
         await person.send(payload=f"prog:sub:{programme_id}")
     await dodi.send("BERHENTI")                                   # opted out of everything the bot starts
+    await app.store.users.mark_unreachable("console", "erna")     # blocked the bot since
     photo = tmp_path / "posyandu.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0 a tiny jpeg")
 
     off = await official(app)
     await off.send(payload=f"progadm:open:{programme_id}")
-    assert "Pengikut: 3" in off.text
+    assert "Pengikut: 4" in off.text
     await off.click("Kirim kabar")
     await off.send("Posyandu bulan Desember diadakan Sabtu, 5 Desember 2026, di Balai Dusun Kalang.")
     await off.send("The December Posyandu is on Saturday 5 December 2026 at the Kalang hamlet hall.")
     await off.send(media=(Media("photo", str(photo), "image/jpeg", photo.stat().st_size),))
     await off.send("https://dinkes.slemankab.go.id/posyandu")
     assert "Pengikut akan menerima ini" in off.text and "Kabar dari Posyandu Balita Sehat" in off.text
-    assert "Akan dikirim ke 3 pengikut" in off.text
+    assert "Akan dikirim ke 4 pengikut" in off.text
     await off.click("Kirim")
     assert "Sudah dikirim ke 2 pengikut" in off.text
 
@@ -83,9 +86,10 @@ async def test_an_update_reaches_each_follower_in_their_language(app: App, tmp_p
     assert "Posyandu bulan Desember diadakan Sabtu" in to_ani and "dinkes.slemankab.go.id" in to_ani
     [to_ben] = await sent_to(app, "ben")
     assert to_ben.startswith("News from Posyandu Balita Sehat") and "The December Posyandu" in to_ben
-    assert await sent_to(app, "citra") == [] and await sent_to(app, "dodi") == []
+    assert await sent_to(app, "citra") == [] and await sent_to(app, "dodi") == [] and await sent_to(app, "erna") == []
     [message] = await app.store.outbox.for_user(await user_id(app, "ani"))
     assert replies_from_json(message.body)[0].media == (str(photo),)
+    assert (message.kind, message.priority) == ("programme_update", PRIORITY_BULK)   # behind replies, like a broadcast
     [update] = await app.store.programmes.updates(programme_id)
     assert update.recipients == 2
 
@@ -127,7 +131,7 @@ async def test_followers_answer_an_update_and_officials_read_it_per_update(app: 
 
     await ani.send(payload=update_payloads[1])                    # "Berhenti mengikuti" on the update
     assert "sudah berhenti mengikuti" in ani.text
-    assert await app.store.programmes.subscribers(programme_id) == []
+    assert await app.store.programmes.count_subscribers(programme_id) == 0
 
 
 async def test_a_deactivated_programme_is_hidden_but_followers_can_still_leave(app: App) -> None:
