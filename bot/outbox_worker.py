@@ -28,6 +28,8 @@ before it is sent; a crash leaves the claimed-but-unrecorded rows in `sending`, 
 again: duplicates can only come from those, and nothing is ever lost.
 Before sending, the worker looks at the recipients again: someone who opted out or became unreachable
 after the row was queued gets nothing (the row ends `cancelled`), except a direct reply a channel deferred.
+A cancelled broadcast stops at once: after a cancel, the rows the worker holds are looked at again the moment
+before each send, so only the sends already on the wire go.
 """
 
 from __future__ import annotations
@@ -195,6 +197,9 @@ class OutboxWorker:
         self._busy_chats: set[str] = set()          # chats with a message queued or in flight
         self._recent_failures: deque[bool] = deque(maxlen=HEALTH_WINDOW)  # per send: did it fail (5xx, network)?
         self._put_back: list[float] = []            # heap: monotonic times rows this worker put back come due
+        self._claimed: set[int] = set()             # ids admitted and not yet sent (queued, or waiting to send)
+        self._cancelled: set[int] = set()           # of them, rows a cancel reached: dropped before sending
+        self._cancels_seen = store.outbox.cancels
         self._wake = asyncio.Event()
         self._stopped = False
 
@@ -316,12 +321,32 @@ class OutboxWorker:
             return await self._send_paced(message)
         finally:
             self._busy_chats.discard(message.external_id)
+            self._claimed.discard(message.id)
+            self._cancelled.discard(message.id)
+
+    async def _was_cancelled(self, message: OutboxMessage) -> bool:
+        """Whether a cancel (a broadcast stopped by an official) reached this row since it was claimed.
+
+        Looked at the moment before sending: the worker holds up to a second of claimed rows, and a cancel
+        should stop them too. One query over every row held, only after a cancel in this process; the sends
+        already on the wire go (the cancel said so: they are recorded as sent).
+        """
+        cancels = self.store.outbox.cancels
+        if cancels != self._cancels_seen:
+            self._cancels_seen = cancels
+            try:
+                self._cancelled |= await self.store.outbox.cancelled_among(sorted(self._claimed))
+            except Exception:  # only a shortcut: the row still goes, as it would have without it
+                log.exception("outbox worker %s could not look for cancelled rows", self.sender.channel)
+        return message.id in self._cancelled
 
     async def _send_paced(self, message: OutboxMessage) -> SendResult:
         for pauses in range(self.max_pauses + 1):
             await self.bucket.take()
             if self.media_bucket is not None and _has_media(message):
                 await self.media_bucket.take()
+            if await self._was_cancelled(message):
+                return SendResult("final", error="cancelled before sending", state="cancelled")
             result = await self._send_once(message)
             self._recent_failures.append(result.outcome == "retry" and result.retry_after is None)
             if result.outcome != "retry" or result.retry_after is None or pauses == self.max_pauses:
@@ -358,6 +383,7 @@ class OutboxWorker:
                 held.append((message.id, free_at - mono))
             else:
                 self._busy_chats.add(chat)
+                self._claimed.add(message.id)
                 ready.append(message)
         if held:
             await self.store.outbox.release([(message_id, now + timedelta(seconds=wait)) for message_id, wait in held])
@@ -381,6 +407,7 @@ class OutboxWorker:
         refused = [m for m in ready if m.kind != KIND_REPLY and m.external_id in unwilling]
         for message in refused:
             self._busy_chats.discard(message.external_id)
+            self._claimed.discard(message.id)
         await self.record_all([(m, SendResult("final", error=unwilling[m.external_id], state="cancelled"))
                                for m in refused])
         return [m for m in ready if m not in refused]
@@ -422,7 +449,8 @@ class OutboxWorker:
         await outbox.finish(message.id, state, result.error or "gave up")
         if result.unreachable:
             await self.store.users.mark_unreachable(message.channel, message.external_id)
-        log.warning("outbox %s id=%s error=%s", state, message.id, result.error)
+        log.log(logging.INFO if state == "cancelled" else logging.WARNING,  # a stopped broadcast: thousands
+                "outbox %s id=%s error=%s", state, message.id, result.error)
 
     def _healthy(self) -> bool:
         """Most recent sends went through: a failure now is a blip of the platform, not an outage."""

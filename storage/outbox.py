@@ -66,6 +66,9 @@ class NewMessage:
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Counts `cancel_group` calls in this process: a worker holding claimed rows looks at them again when it
+        # changes (`cancelled_among`), so a cancelled broadcast stops at once, not after what it claimed ahead.
+        self.cancels = 0
 
     async def enqueue(self, messages: Sequence[NewMessage], now: datetime) -> int:
         """Add messages; joins the caller's transaction so they commit with the act that caused them."""
@@ -175,7 +178,21 @@ class Outbox:
         cursor = await self.db.execute(
             "UPDATE outbox SET state = 'cancelled' WHERE group_id = ? AND state IN ('pending', 'sending')", (group_id,)
         )
+        self.cancels += 1
         return cursor.rowcount
+
+    async def cancelled_among(self, ids: Sequence[int]) -> set[int]:
+        """Which of these rows are cancelled, as committed: read inside the write lock, so a cancel whose
+        transaction is still open (and may roll back) is not seen."""
+        found: set[int] = set()
+        async with self.db.transaction() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = await conn.execute_fetchall(
+                    f"SELECT id FROM outbox WHERE state = 'cancelled' AND id IN ({', '.join('?' * len(chunk))})",
+                    chunk)
+                found.update(row[0] for row in rows)
+        return found
 
     async def counts(self, group_id: str | None = None) -> dict[str, int]:
         if group_id is None:

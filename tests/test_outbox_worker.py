@@ -282,6 +282,30 @@ async def test_cancel_stops_what_has_not_gone_out_and_a_failed_in_flight_row_sta
     assert await store.outbox.counts("broadcast:1") == {"sent": 10, "cancelled": 20}
 
 
+async def test_a_cancel_stops_the_rows_the_running_worker_already_claimed(
+        store: Store, platform: FakePlatform, sender: PlatformSender) -> None:
+    """The worker holds up to a second of claimed rows ahead; a cancel must stop them too, not only the queue."""
+    ids = await queue(store, utc_now, [f"c{n}" for n in range(600)], group_id="broadcast:1")
+    worker = OutboxWorker(store, sender, pacing=Pacing(rate=200))   # claims 100 at a time, 16 sends in flight
+    running = asyncio.create_task(worker.run())
+    while len(platform.received) < 40:
+        await asyncio.sleep(0.005)
+    claimed = await store.db.fetchval("SELECT COUNT(*) FROM outbox WHERE state = 'sending'")
+    async with store.transaction():                                 # as the official's turn does
+        stopped = await store.outbox.cancel_group("broadcast:1")
+        reached = len(platform.received)
+    await asyncio.sleep(0.3)
+    worker.stop()
+    await asyncio.wait_for(running, 5)
+
+    assert claimed >= 60, "the worker had rows claimed ahead when the cancel came"
+    assert len(platform.received) - reached <= worker.pacing.concurrency, "only sends already on the wire went"
+    counts = await store.outbox.counts("broadcast:1")
+    assert counts == {"sent": len(platform.received), "cancelled": 600 - len(platform.received)}
+    assert stopped >= 600 - len(platform.received)
+    assert sorted(platform.ids()) == ids[:len(platform.received)]     # in order, none twice
+
+
 async def test_recovery_after_a_crash_requeues_only_its_own_channel(store: Store, clock: FakeClock) -> None:
     await store.outbox.enqueue([NewMessage(None, "fake", "a", "k", TEXT), NewMessage(None, "other", "b", "k", TEXT)],
                                clock())
