@@ -12,6 +12,8 @@ import pytest
 
 from bot.app import serve
 from bot.channels import telegram as telegram_channel
+from bot.outbox_worker import OutboxWorker
+from storage.outbox import PRIORITY_REPLY
 from tests.fake_telegram import BOT_USER, FakeTelegram, processed
 from tests.support import FakeClock
 from tests.telegram_support import JPEG, MAIN_MENU, Stack, onboarded, running_bot, telegram_settings
@@ -352,6 +354,41 @@ async def test_blocked_users_are_marked_unreachable(bot: Stack) -> None:
     }})
     user = await bot.app.store.users.find("telegram", str(budi.id))
     assert user is not None and user.unreachable
+
+
+async def deliver_outbox(bot: Stack) -> None:
+    await OutboxWorker(bot.app.store, bot.channel.sender, clock=bot.app.clock).drain_once()
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (502, None)])
+async def test_a_reply_telegram_refuses_for_now_waits_in_the_outbox_whole_and_in_order(
+        bot: Stack, status: int, retry_after: int | None) -> None:
+    budi = bot.user()
+    await budi.send("halo")
+    await budi.click("Bahasa Indonesia")
+    await budi.click("Saya setuju")
+    bot.fake.fail("sendMessage", status, retry_after=retry_after, chat_id=budi.id)
+    await budi.send("jogotirto")                 # answered with two replies: a welcome, then the main menu
+    [refused] = budi.received                    # the first reply, refused; no apology, nothing more
+    assert refused.result is None and "Jogotirto" in refused.text
+    user = await bot.app.store.users.find("telegram", str(budi.id))
+    assert user is not None and user.desa_code is not None   # their answer itself was taken
+    [row] = await bot.app.store.outbox.for_user(user.id)
+    assert (row.kind, row.priority, row.state) == ("reply", PRIORITY_REPLY, "pending")
+
+    await deliver_outbox(bot)
+    sent = bot.fake.of("sendMessage", budi.id)[-2:]
+    assert "Jogotirto" in sent[0].text and sent[0].result is not None
+    assert [b["text"] for b in sent[1].buttons] == MAIN_MENU
+    assert (await bot.app.store.outbox.for_user(user.id))[0].state == "sent"
+
+
+async def test_a_press_whose_keyboard_telegram_cannot_take_off_still_gets_its_answer(bot: Stack) -> None:
+    budi = await onboarded(bot)
+    bot.fake.fail("editMessageReplyMarkup", 502, chat_id=budi.id)
+    await budi.click("Bantuan")
+    assert [c.method for c in budi.received if c.result is None] == ["editMessageReplyMarkup"]
+    assert "BERHENTI" in budi.text and "Maaf, ada gangguan" not in budi.text
 
 
 async def test_a_failure_is_logged_and_the_user_hears_something_kind(bot: Stack,

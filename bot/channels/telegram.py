@@ -37,6 +37,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.channels.base import defer_replies
 from bot.channels.telegram_inbound import (
     ALLOWED_UPDATES,
     CHANNEL,
@@ -484,6 +485,10 @@ class TelegramChannel:
         except Forbidden:
             await self.store.users.mark_unreachable(CHANNEL, str(chat.id))
             return
+        except TelegramError as error:
+            if outcome_of(error).outcome != "retry":
+                raise
+            rest = list(replies)  # the pressed message keeps its keyboard; a later press of it is outdated
         await self._send(chat.id, rest, locale)
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
@@ -499,11 +504,22 @@ class TelegramChannel:
         await self._send(message.chat_id, [Reply(text)], locale)
 
     async def _send(self, chat_id: int, replies: Sequence[Reply], locale: str) -> None:
-        try:
-            await self.outbound.send(chat_id, replies, locale)
-        except Forbidden:
-            await self.store.users.mark_unreachable(CHANNEL, str(chat_id))
-            log.info("telegram chat unreachable while replying; marked")
+        """Reply now; what Telegram refuses for now (429, 5xx, a timeout) goes to the outbox with the replies
+        after it, so the person still gets the whole answer, in order, once Telegram takes it."""
+        for index, reply in enumerate(replies):
+            try:
+                await self.outbound.send(chat_id, [reply], locale)
+            except Forbidden:
+                await self.store.users.mark_unreachable(CHANNEL, str(chat_id))
+                log.info("telegram chat unreachable while replying; marked")
+                return
+            except TelegramError as error:
+                result = outcome_of(error)
+                if result.outcome != "retry":
+                    raise
+                await defer_replies(self.app, CHANNEL, str(chat_id), replies[index:])
+                log.warning("telegram reply deferred to the outbox error=%s", result.error)
+                return
 
     async def _locale_for(self, message: Message) -> str:
         """The language of someone the engine did not see this time: their stored choice, else their app's."""

@@ -37,14 +37,15 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from yarl import URL
 
+from bot.channels.base import defer_replies
 from bot.channels.media import MAX_PHOTO_BYTES, PHOTO_SUFFIXES, save_photo
 from bot.channels.text_menu import render_text, split_message
 from bot.config import Settings, SettingsError, normalise_external_id
 from bot.outbox_worker import SendResult
 from handlers.i18n import _, use_locale
-from handlers.types import MAX_TEXT, Incoming, Location, Media, Reply, clean_text, replies_from_json, replies_to_json
+from handlers.types import MAX_TEXT, Incoming, Location, Media, Reply, clean_text, replies_from_json
 from storage.clock import from_db
-from storage.outbox import KIND_REPLY, PRIORITY_REPLY, NewMessage, OutboxMessage
+from storage.outbox import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -597,11 +598,7 @@ class WhatsAppChannel:
         if result.outcome == "retry":  # Twilio kept refusing: the outbox keeps the rest and tries again later
             rest = [Reply(piece.body or "", media=(piece.media_url,) if piece.media_url else ())
                     for piece in pieces[done:]]
-            async with self.store.transaction():
-                await self.store.outbox.enqueue(
-                    [NewMessage(user.id if user else None, CHANNEL, to, KIND_REPLY, replies_to_json(rest),
-                                PRIORITY_REPLY)], self.app.clock())
-            self.app.wake_outbox()
+            await defer_replies(self.app, CHANNEL, to, rest)
             log.warning("whatsapp reply deferred to the outbox error=%s", result.error)
         elif result.outcome == "final":
             log.warning("whatsapp reply failed error=%s", result.error)
