@@ -200,6 +200,7 @@ class OutboxWorker:
         self._claimed: set[int] = set()             # ids admitted and not yet sent (queued, or waiting to send)
         self._cancelled: set[int] = set()           # of them, rows a cancel reached: dropped before sending
         self._cancels_seen = store.outbox.cancels
+        self._cancel_check: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopped = False
 
@@ -334,11 +335,16 @@ class OutboxWorker:
         cancels = self.store.outbox.cancels
         if cancels != self._cancels_seen:
             self._cancels_seen = cancels
-            try:
-                self._cancelled |= await self.store.outbox.cancelled_among(sorted(self._claimed))
-            except Exception:  # only a shortcut: the row still goes, as it would have without it
-                log.exception("outbox worker %s could not look for cancelled rows", self.sender.channel)
+            self._cancel_check = asyncio.create_task(self._look_for_cancelled(sorted(self._claimed)))
+        if self._cancel_check is not None and not self._cancel_check.done():
+            await asyncio.shield(self._cancel_check)  # every sender waits for the answer, not only the first
         return message.id in self._cancelled
+
+    async def _look_for_cancelled(self, ids: list[int]) -> None:
+        try:
+            self._cancelled |= await self.store.outbox.cancelled_among(ids)
+        except Exception:  # only a shortcut: the rows still go, as they would have without it
+            log.exception("outbox worker %s could not look for cancelled rows", self.sender.channel)
 
     async def _send_paced(self, message: OutboxMessage) -> SendResult:
         for pauses in range(self.max_pauses + 1):
