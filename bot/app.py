@@ -52,6 +52,14 @@ class App:
         for worker in self.workers.values():
             worker.wake()
 
+    def count_direct_send(self, channel: str, media: bool = False) -> None:
+        """A channel sent a direct reply: its outbox worker's pacing makes room for it (the platform counts both)."""
+        worker = self.workers.get(channel)
+        if worker is not None:
+            worker.bucket.spend()
+            if media and worker.media_bucket is not None:
+                worker.media_bucket.spend()
+
 
 def services_from(settings: Settings) -> Services:
     return Services(

@@ -168,6 +168,14 @@ class TokenBucket:
                 wait_window = self._recent[0] + self.window_seconds - now if window_full else 0.0
                 await asyncio.sleep(max(wait_token, wait_window))
 
+    def spend(self) -> None:
+        """Count a message sent without waiting in line (a direct reply: someone is waiting for it). It uses the
+        rate all the same, so the takers in line leave room for it instead of the platform answering 429."""
+        now = self._monotonic()
+        self._tokens = min(self.capacity, self._tokens + max(0.0, now - self._updated) * self.rate) - 1
+        self._updated = max(self._updated, now)
+        self._recent.append(now)
+
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds`, then start again from an empty bucket (no burst right after a 429)."""
         until = self._monotonic() + max(0.0, seconds)

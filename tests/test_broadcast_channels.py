@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.outbox_worker import OutboxWorker, pacing_for
@@ -55,6 +58,8 @@ class Mixed:
         workers = [OutboxWorker(self.store, sender, clock=self.clock, idle_seconds=0.02,
                                 pacing=pacing_for(sender.channel, settings))
                    for sender in (self.telegram.sender, self.wa.channel.sender)]
+        for worker in workers:
+            self.wa.app.workers[worker.sender.channel] = worker   # as `sinergi run` does
 
         async def stop_when_done() -> None:
             while await self.unfinished():
@@ -177,6 +182,37 @@ async def test_a_broadcast_to_a_mixed_audience_survives_throttling_errors_and_re
             # +2: the fake counts arrivals, which network jitter can bunch a little
             assert busiest_second(arrivals) <= RATE + 2, busiest_second(arrivals)
             assert achieved_rate(arrivals) <= RATE * 1.05, achieved_rate(arrivals)
+
+
+@pytest.mark.parametrize("channel", ["telegram", "whatsapp"])
+async def test_direct_replies_during_a_broadcast_count_against_the_rate_and_the_broadcast_makes_room(
+        tmp_path: Path, clock: FakeClock, channel: str) -> None:
+    async with mixed(tmp_path, clock, rate=str(RATE)) as stack:
+        on_telegram = channel == "telegram"
+        await add_audience(stack, telegram=60 if on_telegram else 0, whatsapp=0 if on_telegram else 60)
+        await start_broadcast(stack)
+        someone = stack.telegram_user(9001) if on_telegram else stack.wa.user("+6281299990001")
+
+        async def chat() -> float:                # more than half of the rate in replies
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            for _message in range(12):
+                await someone.send("halo")        # returns once the reply is out
+                await asyncio.sleep(0.15)
+            return time.monotonic() - started
+
+        _delivered, chatted = await asyncio.gather(stack.deliver(), chat())
+        if on_telegram:
+            replies = len(stack.fake_telegram.of("sendMessage", 9001))
+            everything = [call.at for call in stack.fake_telegram.of("sendMessage")]
+            assert len(set(delivered_telegram(stack.fake_telegram))) == 61
+        else:
+            replies = len(stack.wa.fake.to("+6281299990001"))
+            everything = stack.wa.fake.arrivals
+            assert len(stack.wa.fake.messages) == replies + 60
+        assert replies >= 12
+        assert chatted < 12 * 0.15 + 2.0, "the replies did not wait in line behind the broadcast (~10 s if they had)"
+        assert busiest_second(everything) <= RATE + 2, "the platform never saw more than the rate"
 
 
 async def test_whatsapp_people_outside_the_window_get_the_broadcast_template_when_one_is_configured(

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.outbox_worker import OutboxWorker, Pacing, SendResult
+from bot.outbox_worker import OutboxWorker, Pacing, SendResult, TokenBucket
 from storage.audience import Audience
 from storage.clock import from_db, utc_now
 from storage.db import Store, open_store
@@ -199,6 +200,20 @@ async def test_an_idle_worker_sends_a_retry_when_it_comes_due_and_a_refusal_does
     *others, retried = platform.received
     assert retried.outbox_id == ids[-1]
     assert retried.at - max(r.at for r in others) < 0.5
+
+
+async def test_a_message_sent_outside_the_line_uses_the_rate_and_the_line_makes_room() -> None:
+    bucket = TokenBucket(40)
+    started = time.monotonic()
+    for _reply in range(20):                   # direct replies: counted, never kept waiting
+        bucket.spend()
+    assert time.monotonic() - started < 0.01
+    taken = []
+    for _message in range(40):
+        await bucket.take()
+        taken.append(time.monotonic())
+    assert sum(1 for moment in taken if moment - started < 1.0) <= 20 + 1, "the rate held 20 for the replies"
+    assert taken[-1] - started < 2.2
 
 
 def test_sends_in_flight_cover_a_50_ms_round_trip_at_the_configured_rate() -> None:

@@ -52,7 +52,7 @@ from bot.channels.telegram_inbound import (
     unsupported,
 )
 from bot.channels.telegram_lane import PressLane
-from bot.channels.telegram_outbound import KEY_PREFIX, BotApi, TelegramOutbound, outcome_of
+from bot.channels.telegram_outbound import KEY_PREFIX, BotApi, TelegramOutbound, messages_in, outcome_of
 from bot.channels.telegram_request import Transport, make_request
 from bot.config import Settings
 from bot.outbox_worker import SendResult
@@ -507,6 +507,8 @@ class TelegramChannel:
         """Reply now; what Telegram refuses for now (429, 5xx, a timeout) goes to the outbox with the replies
         after it, so the person still gets the whole answer, in order, once Telegram takes it."""
         for index, reply in enumerate(replies):
+            for _message in range(messages_in(reply)):
+                self.app.count_direct_send(CHANNEL)
             try:
                 await self.outbound.send(chat_id, [reply], locale)
             except Forbidden:

@@ -81,6 +81,12 @@ def request_keyboard(reply: Reply) -> dict[str, Any]:
 REMOVE_KEYBOARD = {"remove_keyboard": True}
 
 
+def messages_in(reply: Reply) -> int:
+    """How many messages `TelegramOutbound` makes of a reply: its photos, its text (one piece below the
+    limit, as nearly all are) and its files."""
+    return len(reply.media) + bool(reply.text or reply.options or reply.request) + len(reply.files)
+
+
 class _JsonParameters(RequestData):
     """Parameters already in Bot API form (PTB's docs allow encoding `json_parameters` yourself)."""
 

@@ -594,6 +594,8 @@ class WhatsAppChannel:
         user = await self.store.users.find(CHANNEL, to)
         with use_locale(user.locale if user and user.locale else self.settings.default_locale):
             pieces = render_pieces(replies)
+        for piece in pieces:
+            self.app.count_direct_send(CHANNEL, media=piece.media_url is not None)
         result, done = await self.rest.send_pieces(to, pieces, status_callback=False, patient=True)
         if result.outcome == "retry":  # Twilio kept refusing: the outbox keeps the rest and tries again later
             rest = [Reply(piece.body or "", media=(piece.media_url,) if piece.media_url else ())
