@@ -13,7 +13,7 @@ from typing import Any
 
 from handlers.i18n import DEFAULT, SUPPORTED, use_locale
 from handlers.types import Reply, replies_to_json
-from storage.audience import Audience
+from storage.audience import Audience, Selection
 from storage.db import Store
 from storage.outbox import PRIORITY_BULK, PRIORITY_NOTIFICATION, NewMessage
 from storage.users import User
@@ -73,7 +73,7 @@ async def notify(
 
 async def notify_audience(
     store: Store,
-    audience: Audience,
+    audience: Audience | Selection,
     kind: str,
     compose: Callable[[], list[Reply]],
     now: datetime,

@@ -43,9 +43,7 @@ from handlers.types import Option, Reply, shorten
 from handlers.when import parse_when
 from storage.audience import Audience
 from storage.db import Store
-from storage.outbox import PRIORITY_BULK
 from storage.polls import MAX_OPTIONS, MIN_OPTIONS, AreaTally, Poll, Tally
-from storage.users import User
 
 MAX_QUESTION = 300
 MAX_OPTION = 60
@@ -485,16 +483,14 @@ async def _share(ctx: Context, poll: Poll) -> None:
 
 
 async def share_results(store: Store, poll: Poll, now: datetime, default_locale: str) -> int:
-    """Queue, for each respondent, their desa's results beside the district's (one composition per desa)."""
-    by_desa: dict[str | None, list[User]] = {}
-    for user in await store.polls.respondents(poll.id):
-        by_desa.setdefault(user.desa_code, []).append(user)
+    """Queue, for each respondent, their desa's results beside the district's: one composition and one
+    INSERT … SELECT per desa, so thousands of respondents never pass through Python one by one."""
     queued = 0
-    for desa_code, users in by_desa.items():
+    for desa_code in await store.polls.respondent_desa(poll.id):
         text = await _results_for(store, poll, desa_code)
-        queued += await notify(store, users, "poll_results", text, now, priority=PRIORITY_BULK,
-                               group_id=f"poll_results:{poll.id}", default_locale=default_locale,
-                               template_vars=lambda: {"1": poll.question})
+        queued += await notify_audience(store, store.polls.respondents_in(poll.id, desa_code), "poll_results", text,
+                                        now, group_id=f"poll_results:{poll.id}", default_locale=default_locale,
+                                        template_vars=lambda: {"1": poll.question})
     return queued
 
 

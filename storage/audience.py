@@ -139,7 +139,18 @@ def member_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
     return f"{_ONBOARDED} AND ({rule.sql})", params
 
 
-def recipient_filter(audience: Audience) -> tuple[str, tuple[Any, ...]]:
-    """The condition on `users u` that picks whom a bulk message for the audience goes to: reachable members."""
+@dataclass(frozen=True)
+class Selection:
+    """People picked by a condition on `users u` written in storage, where no audience rule an official chose
+    says who (a poll's respondents in one desa, say)."""
+
+    where: str
+    params: tuple[Any, ...] = ()
+
+
+def recipient_filter(audience: Audience | Selection) -> tuple[str, tuple[Any, ...]]:
+    """The condition on `users u` that picks whom a bulk message goes to: the reachable among those picked."""
+    if isinstance(audience, Selection):
+        return f"({audience.where}) AND {_REACHABLE}", audience.params
     where, params = member_filter(audience)
     return f"{where} AND {_REACHABLE}", params

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
 
-from storage.audience import Audience, recipient_filter
+from storage.audience import Audience, Selection, recipient_filter
 from storage.clock import to_db
 from storage.db import Database, Row
 
@@ -85,8 +85,8 @@ class Outbox:
         )
         return len(messages)
 
-    async def enqueue_audience(self, audience: Audience, kind: str, bodies: Mapping[str, Body], now: datetime, *,
-                               no_locale: Body, other_locale: Body, group_id: str,
+    async def enqueue_audience(self, audience: Audience | Selection, kind: str, bodies: Mapping[str, Body],
+                               now: datetime, *, no_locale: Body, other_locale: Body, group_id: str,
                                priority: int = PRIORITY_BULK) -> int:
         """Queue a message for every reachable member of an audience; returns how many rows were written.
 

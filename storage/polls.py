@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.audience import Audience, member_filter
+from storage.audience import Audience, Selection, member_filter
 from storage.clock import from_db, to_db
 from storage.db import Database, Row
 from storage.users import User
@@ -226,12 +226,21 @@ class Polls:
         return [AreaTally(code, name, kecamatan, _tally(poll, counts))
                 for code, (name, kecamatan, counts) in areas.items()]
 
-    async def respondents(self, poll_id: int) -> list[User]:
+    async def respondent_desa(self, poll_id: int) -> list[str | None]:
+        """The desa its respondents live in now (None for someone without one), in the order of their first
+        respondent, as results shared per desa are queued."""
         rows = await self.db.fetchall(
-            "SELECT u.* FROM poll_votes v JOIN users u ON u.id = v.user_id WHERE v.poll_id = ? ORDER BY u.id",
+            """SELECT u.desa_code FROM poll_votes v JOIN users u ON u.id = v.user_id WHERE v.poll_id = ?
+               GROUP BY u.desa_code ORDER BY MIN(u.id)""",
             (poll_id,),
         )
-        return [User.from_row(row) for row in rows]
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def respondents_in(poll_id: int, desa_code: str | None) -> Selection:
+        """A poll's respondents who live in one desa now, for queueing a message to them in one statement."""
+        return Selection("u.id IN (SELECT user_id FROM poll_votes WHERE poll_id = ?) AND u.desa_code IS ?",
+                         (poll_id, desa_code))
 
     async def export_for_user(self, user_id: int) -> list[dict[str, object]]:
         rows = await self.db.fetchall(

@@ -262,12 +262,15 @@ async def test_a_limited_official_sees_only_their_kecamatan_in_the_breakdown(app
 
 
 async def test_each_respondent_gets_their_desa_results_beside_the_district_once(app: App, admin: Chat) -> None:
-    a, b, d = await citizens(app, ("a", "Jogotirto"), ("b", "Jogotirto"), ("d", "Caturtunggal"))
+    a, b, d, e = await citizens(app, ("a", "Jogotirto"), ("b", "Jogotirto"), ("d", "Caturtunggal"),
+                                ("e", "Caturtunggal"))
     await create_poll(admin, closing="Saya tutup sendiri")
     await admin.click("Kirim jajak pendapat")
     await a.send(payload="poll:1:1")
     await b.send(payload="poll:1:2")
     await d.send(payload="poll:1:2")
+    await e.send(payload="poll:1:1")
+    await e.send("BERHENTI")                      # counted in the results, but wants no more messages
     await admin.send(payload="polladm:close:1")
     await admin.click("Kirim hasil desa ke tiap penjawab")
     assert "Hasil sedang dikirim ke 3 penjawab" in admin.text
@@ -275,8 +278,8 @@ async def test_each_respondent_gets_their_desa_results_beside_the_district_once(
         "SELECT external_id, body FROM outbox WHERE kind = 'poll_results'")}
     assert set(bodies) == {"a", "b", "d"}
     assert "Desa Jogotirto:\nJawaban: 2\nSetuju: █████░░░░░ 50% (1)" in bodies["a"]
-    assert "Seluruh kabupaten:\nJawaban: 3\nSetuju: ███░░░░░░░ 33% (1)" in bodies["a"]
-    assert "Desa Caturtunggal:\nJawaban: 1\nSetuju: ░░░░░░░░░░ 0% (0)" in bodies["d"]
+    assert "Seluruh kabupaten:\nJawaban: 4\nSetuju: █████░░░░░ 50% (2)" in bodies["a"]
+    assert "Desa Caturtunggal:\nJawaban: 2\nSetuju: █████░░░░░ 50% (1)" in bodies["d"]
     await admin.send(payload="polladm:share:1")
     assert "sudah pernah dikirim" in admin.text
     assert len(bodies) == await app.store.db.fetchval("SELECT COUNT(*) FROM outbox WHERE kind = 'poll_results'")
