@@ -34,6 +34,9 @@ class App:
     clock: Callable[[], datetime] = utc_now
     workers: dict[str, OutboxWorker] = field(default_factory=dict)
     scheduler: Scheduler | None = None
+    # (channel, external id) of chats with a direct reply deferred to the outbox: their next replies queue behind
+    # it (`bot.channels.base.replies_waiting`); a chat leaves once the outbox holds no reply for it
+    deferred_chats: set[tuple[str, str]] = field(default_factory=set)
 
     async def start_scheduler(self) -> Scheduler:
         """Reminders and daily tasks run from here on (`sinergi run` and the console chat)."""
@@ -51,6 +54,12 @@ class App:
     def wake_outbox(self) -> None:
         for worker in self.workers.values():
             worker.wake()
+
+    def pause_channel(self, channel: str, seconds: float) -> None:
+        """The platform answered a direct reply with 429: the outbox waits as long as it asked, too."""
+        worker = self.workers.get(channel)
+        if worker is not None:
+            worker.bucket.pause(seconds)
 
     def count_direct_send(self, channel: str, media: bool = False) -> None:
         """A channel sent a direct reply: its outbox worker's pacing makes room for it (the platform counts both)."""

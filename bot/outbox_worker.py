@@ -170,11 +170,19 @@ class TokenBucket:
 
     def spend(self) -> None:
         """Count a message sent without waiting in line (a direct reply: someone is waiting for it). It uses the
-        rate all the same, so the takers in line leave room for it instead of the platform answering 429."""
+        rate all the same, so the takers in line leave room for it instead of the platform answering 429.
+
+        The debt is capped at one window's worth: the platform counts the last second, so replies above the rate
+        for a while must not hold the line for longer than that once they stop.
+        """
         now = self._monotonic()
-        self._tokens = min(self.capacity, self._tokens + max(0.0, now - self._updated) * self.rate) - 1
+        tokens = min(self.capacity, self._tokens + max(0.0, now - self._updated) * self.rate) - 1
+        self._tokens = max(-float(self.window_takes), tokens)
         self._updated = max(self._updated, now)
-        self._recent.append(now)
+        recent = self._recent
+        while recent and now - recent[0] >= self.window_seconds:
+            recent.popleft()
+        recent.append(now)
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds`, then start again from an empty bucket (no burst right after a 429)."""
@@ -340,27 +348,33 @@ class OutboxWorker:
         should stop them too. One query over every row held, only after a cancel in this process; the sends
         already on the wire go (the cancel said so: they are recorded as sent).
         """
-        cancels = self.store.outbox.cancels
-        if cancels != self._cancels_seen:
-            self._cancels_seen = cancels
-            self._cancel_check = asyncio.create_task(self._look_for_cancelled(sorted(self._claimed)))
-        if self._cancel_check is not None and not self._cancel_check.done():
-            await asyncio.shield(self._cancel_check)  # every sender waits for the answer, not only the first
-        return message.id in self._cancelled
+        while True:
+            cancels = self.store.outbox.cancels
+            if cancels != self._cancels_seen:  # (again, if another cancel came while we waited)
+                self._cancels_seen = cancels
+                self._cancel_check = asyncio.create_task(self._look_for_cancelled(sorted(self._claimed)))
+            check = self._cancel_check
+            if check is None or check.done():
+                return message.id in self._cancelled
+            await asyncio.shield(check)  # every sender waits for the answer, not only the first
 
     async def _look_for_cancelled(self, ids: list[int]) -> None:
         try:
-            self._cancelled |= await self.store.outbox.cancelled_among(ids)
+            found = await self.store.outbox.cancelled_among(ids)
         except Exception:  # only a shortcut: the rows still go, as they would have without it
             log.exception("outbox worker %s could not look for cancelled rows", self.sender.channel)
+            return
+        self._cancelled |= found & self._claimed  # rows sent meanwhile are done with: an id is never kept
 
     async def _send_paced(self, message: OutboxMessage) -> SendResult:
         for pauses in range(self.max_pauses + 1):
+            if await self._was_cancelled(message):  # before the wait for a token: a dropped row takes none …
+                return _CANCELLED
             await self.bucket.take()
             if self.media_bucket is not None and _has_media(message):
                 await self.media_bucket.take()
-            if await self._was_cancelled(message):
-                return SendResult("final", error="cancelled before sending", state="cancelled")
+            if await self._was_cancelled(message):  # … and after it, the last moment before sending
+                return _CANCELLED
             result = await self._send_once(message)
             self._recent_failures.append(result.outcome == "retry" and result.retry_after is None)
             if result.outcome != "retry" or result.retry_after is None or pauses == self.max_pauses:
@@ -470,6 +484,9 @@ class OutboxWorker:
         """Most recent sends went through: a failure now is a blip of the platform, not an outage."""
         failures = self._recent_failures
         return len(failures) >= HEALTH_WINDOW // 4 and sum(failures) <= HEALTHY_FAILURE_SHARE * len(failures)
+
+
+_CANCELLED = SendResult("final", error="cancelled before sending", state="cancelled")
 
 
 def _has_media(message: OutboxMessage) -> bool:

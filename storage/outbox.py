@@ -178,8 +178,16 @@ class Outbox:
         cursor = await self.db.execute(
             "UPDATE outbox SET state = 'cancelled' WHERE group_id = ? AND state IN ('pending', 'sending')", (group_id,)
         )
-        self.cancels += 1
+        if cursor.rowcount:
+            self.cancels += 1
         return cursor.rowcount
+
+    async def has_pending_reply(self, channel: str, external_id: str) -> bool:
+        """Whether a direct reply to this chat still waits to go (deferred after the platform refused it)."""
+        return await self.db.fetchone(
+            """SELECT 1 FROM outbox WHERE channel = ? AND state IN ('pending', 'sending') AND priority = ?
+               AND kind = ? AND external_id = ? LIMIT 1""",
+            (channel, PRIORITY_REPLY, KIND_REPLY, external_id)) is not None
 
     async def cancelled_among(self, ids: Sequence[int]) -> set[int]:
         """Which of these rows are cancelled, as committed: read inside the write lock, so a cancel whose

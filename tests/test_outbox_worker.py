@@ -216,6 +216,15 @@ async def test_a_message_sent_outside_the_line_uses_the_rate_and_the_line_makes_
     assert taken[-1] - started < 2.2
 
 
+async def test_replies_far_above_the_rate_hold_the_line_for_at_most_a_second_after_them() -> None:
+    bucket = TokenBucket(30)
+    for _reply in range(300):                  # ten seconds' worth of replies at once (a burst of button presses)
+        bucket.spend()
+    started = time.monotonic()
+    await bucket.take()
+    assert time.monotonic() - started < 1.2, "the platform counts the last second, not the last ten"
+
+
 def test_sends_in_flight_cover_a_50_ms_round_trip_at_the_configured_rate() -> None:
     assert Pacing(rate=1000).concurrency == 50
     assert Pacing(rate=25).concurrency == 16, "at least 16"
@@ -303,8 +312,9 @@ async def test_a_cancel_stops_the_rows_the_running_worker_already_claimed(
     ids = await queue(store, utc_now, [f"c{n}" for n in range(600)], group_id="broadcast:1")
     worker = OutboxWorker(store, sender, pacing=Pacing(rate=200))   # claims 100 at a time, 16 sends in flight
     running = asyncio.create_task(worker.run())
-    while len(platform.received) < 40:
-        await asyncio.sleep(0.005)
+    async with asyncio.timeout(10):
+        while len(platform.received) < 40:
+            await asyncio.sleep(0.005)
     claimed = await store.db.fetchval("SELECT COUNT(*) FROM outbox WHERE state = 'sending'")
     async with store.transaction():                                 # as the official's turn does
         stopped = await store.outbox.cancel_group("broadcast:1")

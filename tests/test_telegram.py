@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +14,7 @@ import pytest
 from bot.app import serve
 from bot.channels import telegram as telegram_channel
 from bot.outbox_worker import OutboxWorker
+from storage.clock import from_db
 from storage.outbox import PRIORITY_REPLY
 from tests.fake_telegram import BOT_USER, FakeTelegram, processed
 from tests.support import FakeClock
@@ -362,7 +364,7 @@ async def deliver_outbox(bot: Stack) -> None:
 
 @pytest.mark.parametrize(("status", "retry_after"), [(429, 1), (502, None)])
 async def test_a_reply_telegram_refuses_for_now_waits_in_the_outbox_whole_and_in_order(
-        bot: Stack, status: int, retry_after: int | None) -> None:
+        bot: Stack, clock: FakeClock, status: int, retry_after: int | None) -> None:
     budi = bot.user()
     await budi.send("halo")
     await budi.click("Bahasa Indonesia")
@@ -375,12 +377,22 @@ async def test_a_reply_telegram_refuses_for_now_waits_in_the_outbox_whole_and_in
     assert user is not None and user.desa_code is not None   # their answer itself was taken
     [row] = await bot.app.store.outbox.for_user(user.id)
     assert (row.kind, row.priority, row.state) == ("reply", PRIORITY_REPLY, "pending")
+    if retry_after:                              # not before Telegram said it would take it again
+        not_before = await bot.app.store.db.fetchval("SELECT not_before FROM outbox WHERE id = ?", (row.id,))
+        assert from_db(not_before) >= clock() + timedelta(seconds=retry_after)
 
-    await deliver_outbox(bot)
-    sent = bot.fake.of("sendMessage", budi.id)[-2:]
+    await budi.send("bantuan")                   # Telegram works again, but this answer queues behind the first
+    assert budi.received == []
+    for _turn in range(2):                       # one message per chat at a time
+        clock.advance(seconds=2)
+        await deliver_outbox(bot)
+    sent = bot.fake.of("sendMessage", budi.id)[-4:]   # the first answer (2 messages), then help (2)
     assert "Jogotirto" in sent[0].text and sent[0].result is not None
     assert [b["text"] for b in sent[1].buttons] == MAIN_MENU
-    assert (await bot.app.store.outbox.for_user(user.id))[0].state == "sent"
+    assert "BERHENTI" in sent[2].text, "the later answer came last"
+    assert {m.state for m in await bot.app.store.outbox.for_user(user.id)} == {"sent"}
+    await budi.send("menu")                      # nothing waits any more: straight back
+    assert budi.labels == MAIN_MENU and budi.received[0].result is not None
 
 
 async def test_a_press_whose_keyboard_telegram_cannot_take_off_still_gets_its_answer(bot: Stack) -> None:

@@ -270,8 +270,15 @@ async def test_a_reply_twilio_refuses_for_a_while_is_retried_then_kept_in_the_ou
     assert user is not None
     [row] = await wa.app.store.outbox.for_user(user.id)
     assert row.kind == "reply" and row.priority == PRIORITY_REPLY and row.state == "pending"
-    assert await wa.deliver_outbox() == 1
-    assert "BERHENTI" in wa.fake.to(NUMBER)[-1]["Body"]
+    await budi.send("menu")                  # Twilio works again, but this answer waits behind the first
+    assert budi.replies == []
+    assert await wa.deliver_outbox() == 2    # both claimed; one message per person at a time
+    wa.app.clock.advance(seconds=2)  # type: ignore[attr-defined]
+    await wa.deliver_outbox()
+    help_text, menu = (m["Body"] for m in wa.fake.to(NUMBER)[-2:])
+    assert "BERHENTI" in help_text and "1. Lapor masalah" in menu, "answered in the order asked"
+    await budi.send("menu")                  # nothing waits any more: answered at once
+    assert "1. Lapor masalah" in budi.text
 
 
 async def test_healthz_reports_the_channel(wa: WhatsAppHarness) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -28,14 +29,34 @@ class Channel(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
-async def defer_replies(app: App, channel: str, external_id: str, replies: Sequence[Reply]) -> None:
+async def defer_replies(app: App, channel: str, external_id: str, replies: Sequence[Reply],
+                        retry_after: float | None = None) -> None:
     """Direct replies the platform refused for now (429, 5xx, a timeout) go to the outbox, first in line.
 
-    The worker then waits as long as the platform asks and sends them before any broadcast, so nothing the
-    bot answered is lost; a reply goes even to someone who opted out since, because they wrote to us.
+    They go once `retry_after` (a 429's) has passed, and the whole channel waits that long too; then before
+    any broadcast. Nothing the bot answered is lost, and a reply goes even to someone who opted out since,
+    because they wrote to us. Until it has gone, that chat's next replies queue behind it (`replies_waiting`).
     """
     user = await app.store.users.find(channel, external_id)
+    now = app.clock()
+    not_before = now + timedelta(seconds=retry_after) if retry_after else None
     async with app.store.transaction():
         await app.store.outbox.enqueue([NewMessage(user.id if user else None, channel, external_id, KIND_REPLY,
-                                                   replies_to_json(replies), PRIORITY_REPLY)], app.clock())
+                                                   replies_to_json(list(replies)), PRIORITY_REPLY,
+                                                   not_before=not_before)], now)
+    app.deferred_chats.add((channel, external_id))
+    if retry_after:
+        app.pause_channel(channel, retry_after)
     app.wake_outbox()
+
+
+async def replies_waiting(app: App, channel: str, external_id: str) -> bool:
+    """Whether an earlier reply to this chat still waits in the outbox: then a new one goes there too, behind it,
+    so the person reads the answers in the order they asked. One query, only for chats with a deferred reply."""
+    key = (channel, external_id)
+    if key not in app.deferred_chats:
+        return False
+    if await app.store.outbox.has_pending_reply(channel, external_id):
+        return True
+    app.deferred_chats.discard(key)
+    return False

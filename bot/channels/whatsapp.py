@@ -37,7 +37,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from yarl import URL
 
-from bot.channels.base import defer_replies
+from bot.channels.base import defer_replies, replies_waiting
 from bot.channels.media import MAX_PHOTO_BYTES, PHOTO_SUFFIXES, save_photo
 from bot.channels.text_menu import render_text, split_message
 from bot.config import Settings, SettingsError, normalise_external_id
@@ -591,6 +591,9 @@ class WhatsAppChannel:
             self._in_flight.discard(message.sid)
 
     async def _reply(self, to: str, replies: list[Reply]) -> None:
+        if await replies_waiting(self.app, CHANNEL, to):
+            await defer_replies(self.app, CHANNEL, to, replies)  # behind the earlier answer, in order
+            return
         user = await self.store.users.find(CHANNEL, to)
         with use_locale(user.locale if user and user.locale else self.settings.default_locale):
             pieces = render_pieces(replies)
@@ -600,7 +603,7 @@ class WhatsAppChannel:
         if result.outcome == "retry":  # Twilio kept refusing: the outbox keeps the rest and tries again later
             rest = [Reply(piece.body or "", media=(piece.media_url,) if piece.media_url else ())
                     for piece in pieces[done:]]
-            await defer_replies(self.app, CHANNEL, to, rest)
+            await defer_replies(self.app, CHANNEL, to, rest, result.retry_after)
             log.warning("whatsapp reply deferred to the outbox error=%s", result.error)
         elif result.outcome == "final":
             log.warning("whatsapp reply failed error=%s", result.error)
