@@ -484,7 +484,7 @@ async def _share(ctx: Context, poll: Poll) -> None:
 
 async def share_results(store: Store, poll: Poll, now: datetime, default_locale: str) -> int:
     """Queue, for each respondent, their desa's results beside the district's: one composition and one
-    INSERT … SELECT per desa, so thousands of respondents never pass through Python one by one."""
+    statement in SQLite per desa, so thousands of respondents never pass through Python one by one."""
     queued = 0
     for desa_code in await store.polls.respondent_desa(poll.id):
         text = await _results_for(store, poll, desa_code)

@@ -309,7 +309,7 @@ async def handle_publish_confirm(ctx: Context) -> None:
         ctx.now)
     update = await ctx.store.programmes.update(update_id)
     assert update is not None
-    # Queued as a broadcast is (one INSERT … SELECT): a programme followed by most of the district would
+    # Queued as a broadcast is (one statement in SQLite): a programme followed by most of the district would
     # otherwise hold every other chat while its followers passed through Python one by one.
     told = await notify_audience(ctx.store, Audience("programme", str(programme.id)), "programme_update",
                                  lambda: update_replies(programme, update), ctx.now,
