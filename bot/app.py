@@ -35,7 +35,7 @@ class App:
     workers: dict[str, OutboxWorker] = field(default_factory=dict)
     scheduler: Scheduler | None = None
     # (channel, external id) of chats with a direct reply deferred to the outbox: their next replies queue behind
-    # it (`bot.channels.base.replies_waiting`); a chat leaves once the outbox holds no reply for it
+    # it (`bot.channels.base.waiting_reply_due`); a chat leaves once the outbox holds no reply for it
     deferred_chats: set[tuple[str, str]] = field(default_factory=set)
 
     async def start_scheduler(self) -> Scheduler:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 
 from storage.audience import Audience, Selection, recipient_filter
-from storage.clock import to_db
+from storage.clock import from_db, to_db
 from storage.db import Database, Row
 
 PRIORITY_REPLY = 0
@@ -182,12 +182,14 @@ class Outbox:
             self.cancels += 1
         return cursor.rowcount
 
-    async def has_pending_reply(self, channel: str, external_id: str) -> bool:
-        """Whether a direct reply to this chat still waits to go (deferred after the platform refused it)."""
-        return await self.db.fetchone(
-            """SELECT 1 FROM outbox WHERE channel = ? AND state IN ('pending', 'sending') AND priority = ?
-               AND kind = ? AND external_id = ? LIMIT 1""",
-            (channel, PRIORITY_REPLY, KIND_REPLY, external_id)) is not None
+    async def waiting_reply_due(self, channel: str, external_id: str) -> datetime | None:
+        """When the last direct reply still waiting for this chat may go (deferred after the platform refused
+        it); None if none waits."""
+        due = await self.db.fetchval(
+            """SELECT MAX(not_before) FROM outbox WHERE channel = ? AND state IN ('pending', 'sending')
+               AND priority = ? AND kind = ? AND external_id = ?""",
+            (channel, PRIORITY_REPLY, KIND_REPLY, external_id))
+        return from_db(due) if due else None
 
     async def cancelled_among(self, ids: Sequence[int]) -> set[int]:
         """Which of these rows are cancelled, as committed: read inside the write lock, so a cancel whose

@@ -383,6 +383,7 @@ async def test_a_reply_telegram_refuses_for_now_waits_in_the_outbox_whole_and_in
 
     await budi.send("bantuan")                   # Telegram works again, but this answer queues behind the first
     assert budi.received == []
+    await deliver_outbox(bot)                    # after a 429, neither may go yet: the later must not overtake
     for _turn in range(2):                       # one message per chat at a time
         clock.advance(seconds=2)
         await deliver_outbox(bot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -30,16 +30,18 @@ class Channel(Protocol):
 
 
 async def defer_replies(app: App, channel: str, external_id: str, replies: Sequence[Reply],
-                        retry_after: float | None = None) -> None:
+                        retry_after: float | None = None, after: datetime | None = None) -> None:
     """Direct replies the platform refused for now (429, 5xx, a timeout) go to the outbox, first in line.
 
     They go once `retry_after` (a 429's) has passed, and the whole channel waits that long too; then before
     any broadcast. Nothing the bot answered is lost, and a reply goes even to someone who opted out since,
-    because they wrote to us. Until it has gone, that chat's next replies queue behind it (`replies_waiting`).
+    because they wrote to us. Until it has gone, that chat's next replies queue behind it (`waiting_reply_due`),
+    due no earlier than it (`after`), so they cannot overtake it.
     """
     user = await app.store.users.find(channel, external_id)
     now = app.clock()
-    not_before = now + timedelta(seconds=retry_after) if retry_after else None
+    due = [moment for moment in (now + timedelta(seconds=retry_after) if retry_after else None, after) if moment]
+    not_before = max(due) if due else None
     async with app.store.transaction():
         await app.store.outbox.enqueue([NewMessage(user.id if user else None, channel, external_id, KIND_REPLY,
                                                    replies_to_json(list(replies)), PRIORITY_REPLY,
@@ -50,13 +52,14 @@ async def defer_replies(app: App, channel: str, external_id: str, replies: Seque
     app.wake_outbox()
 
 
-async def replies_waiting(app: App, channel: str, external_id: str) -> bool:
-    """Whether an earlier reply to this chat still waits in the outbox: then a new one goes there too, behind it,
-    so the person reads the answers in the order they asked. One query, only for chats with a deferred reply."""
+async def waiting_reply_due(app: App, channel: str, external_id: str) -> datetime | None:
+    """When an earlier reply to this chat, still waiting in the outbox, may go; None if none waits. A new reply
+    then goes there too, behind it, so the person reads the answers in the order they asked. One query, only
+    for chats with a deferred reply."""
     key = (channel, external_id)
     if key not in app.deferred_chats:
-        return False
-    if await app.store.outbox.has_pending_reply(channel, external_id):
-        return True
-    app.deferred_chats.discard(key)
-    return False
+        return None
+    due = await app.store.outbox.waiting_reply_due(channel, external_id)
+    if due is None:
+        app.deferred_chats.discard(key)
+    return due

@@ -37,7 +37,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.channels.base import defer_replies, replies_waiting
+from bot.channels.base import defer_replies, waiting_reply_due
 from bot.channels.telegram_inbound import (
     ALLOWED_UPDATES,
     CHANNEL,
@@ -506,8 +506,9 @@ class TelegramChannel:
     async def _send(self, chat_id: int, replies: Sequence[Reply], locale: str) -> None:
         """Reply now; what Telegram refuses for now (429, 5xx, a timeout) goes to the outbox with the replies
         after it, so the person still gets the whole answer, in order, once Telegram takes it."""
-        if replies and await replies_waiting(self.app, CHANNEL, str(chat_id)):
-            await defer_replies(self.app, CHANNEL, str(chat_id), replies)  # behind the earlier answer
+        waiting = await waiting_reply_due(self.app, CHANNEL, str(chat_id)) if replies else None
+        if waiting is not None:
+            await defer_replies(self.app, CHANNEL, str(chat_id), replies, after=waiting)  # behind the earlier one
             return
         for index, reply in enumerate(replies):
             for _message in range(messages_in(reply)):

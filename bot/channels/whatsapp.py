@@ -37,7 +37,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from yarl import URL
 
-from bot.channels.base import defer_replies, replies_waiting
+from bot.channels.base import defer_replies, waiting_reply_due
 from bot.channels.media import MAX_PHOTO_BYTES, PHOTO_SUFFIXES, save_photo
 from bot.channels.text_menu import render_text, split_message
 from bot.config import Settings, SettingsError, normalise_external_id
@@ -591,8 +591,9 @@ class WhatsAppChannel:
             self._in_flight.discard(message.sid)
 
     async def _reply(self, to: str, replies: list[Reply]) -> None:
-        if await replies_waiting(self.app, CHANNEL, to):
-            await defer_replies(self.app, CHANNEL, to, replies)  # behind the earlier answer, in order
+        waiting = await waiting_reply_due(self.app, CHANNEL, to)
+        if waiting is not None:
+            await defer_replies(self.app, CHANNEL, to, replies, after=waiting)  # behind the earlier one, in order
             return
         user = await self.store.users.find(CHANNEL, to)
         with use_locale(user.locale if user and user.locale else self.settings.default_locale):
