@@ -40,8 +40,10 @@ async def defer_replies(app: App, channel: str, external_id: str, replies: Seque
     """
     user = await app.store.users.find(channel, external_id)
     now = app.clock()
-    due = [moment for moment in (now + timedelta(seconds=retry_after) if retry_after else None, after) if moment]
-    not_before = max(due) if due else None
+    not_before = after
+    if retry_after:
+        resumes = now + timedelta(seconds=retry_after)
+        not_before = max(resumes, after) if after else resumes
     async with app.store.transaction():
         await app.store.outbox.enqueue([NewMessage(user.id if user else None, channel, external_id, KIND_REPLY,
                                                    replies_to_json(list(replies)), PRIORITY_REPLY,
